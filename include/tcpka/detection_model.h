@@ -1,0 +1,89 @@
+// How long the kernel takes to tell an application that its peer is gone.
+//
+// For a failure of the peer (the rows of UNP's table 7.3) and what this side was doing at
+// the time (its columns), predict() gives the interval in which the kernel reports the
+// failure, the errno the application sees and the CloseCause tcpka will log. The
+// numbers follow the Linux kernel's timers (net/ipv4/tcp_timer.c):
+//  - keepalive probes are sent only while no sent data is unacknowledged, at idle, then
+//    every interval; the connection ends when `count` probes went unanswered;
+//  - with TCP_USER_TIMEOUT set, count is ignored: the connection ends at the first
+//    keepalive timer run after the user timeout that follows at least one probe;
+//  - unacknowledged data first gets a tail-loss probe (after up to one RTO), then is
+//    retransmitted with a doubling timeout (from the RTO, up to tcp_rto_max) until
+//    tcp_model_timeout(tcp_retries2, 200 ms) has passed since the first of those
+//    retransmissions (924.6 s for 15), or until the user timeout has;
+//  - a shut receive window is probed the same way; the connection ends after
+//    tcp_retries2 unanswered probes, or once the window has been shut for the user
+//    timeout, answered or not;
+//  - connect() retransmits its SYN tcp_syn_retries (+ tcp_syn_linear_timeouts) times
+//    from a 1 s timeout, or gives up at the user timeout.
+// Kernel timers may fire late by up to an eighth of their delay, so `latest` is the
+// bound * 1.125 + RTT + 50 ms, as DESIGN.md's tolerance says.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "tcpka/close_cause.h"
+#include "tcpka/duration.h"
+#include "tcpka/policy.h"
+#include "tcpka/system_defaults.h"
+
+namespace tcpka {
+
+// What happened to the peer.
+enum class PeerFailure {
+  process_exit,   // its process exited or was killed; its kernel still answers
+  host_silent,    // its host crashed, lost its cable or sits behind a black hole
+  host_rebooted,  // its host came back without the connection: it answers with RST
+  unreachable,    // a router answers for it with ICMP host unreachable
+  process_hung,   // its process is stopped or deadlocked; its kernel still answers
+};
+
+// What this side was doing when the peer failed.
+enum class Activity {
+  idle,           // nothing to send, nothing unacknowledged
+  receiving,      // waiting for the peer's data, nothing unacknowledged
+  sending,        // sent data the peer has not acknowledged
+  window_closed,  // has data to send, but the peer's receive window is shut
+  connecting,     // connect() in progress
+};
+
+// Snake-case names for machines ("host_silent") and short phrases for people.
+std::string_view to_string(PeerFailure failure);
+std::string_view to_string(Activity activity);
+std::string_view describe(PeerFailure failure);  // "host crashed / silent"
+std::string_view describe(Activity activity);    // "sending (data unacked)"
+
+// Facts about the path that the kernel's timers depend on.
+struct PathFacts {
+  Millis rtt{1};  // round-trip time between the two hosts
+  // The connection's retransmission timeout (TCP_INFO's rto) when known. Without it the
+  // model spans every RTO the path can have: the minimum plus up to a jiffy (HZ=100)
+  // plus twice the RTT. It matters: whether tcp_retries2 ends the connection at its
+  // n-th or (n+1)-th retransmission turns on a few milliseconds of RTO.
+  std::optional<Millis> rto;
+};
+
+struct Detection {
+  bool detected = false;  // false: the kernel never reports it (the times are zero)
+  Millis earliest{0};     // the kernel's bound
+  Millis latest{0};       // the bound with timer slack: bound * 1.125 + RTT + 50 ms
+  int error = 0;          // errno the application sees; 0 means end of file
+  CloseCause cause = CloseCause::unknown;
+  int probes = 0;           // keepalive or window probes that went unanswered
+  int retransmissions = 0;  // data or SYN retransmissions that went unanswered
+  std::string_view origin;  // what the times count from
+  std::string explanation;  // the mechanism, with the numbers that decide it
+
+  // Whether a measured detection time is within [earliest, latest].
+  bool admits(Millis measured) const {
+    return detected && measured >= earliest && measured <= latest;
+  }
+};
+
+Detection predict(PeerFailure failure, Activity activity, const ResolvedPolicy& policy,
+                  const SystemDefaults& system, const PathFacts& path = {});
+
+}  // namespace tcpka

@@ -1,0 +1,86 @@
+// Errors as values: the library never throws across its API.
+//
+// std::expected would do this job, but it is C++23 and tcpka is C++20; this is the
+// smallest type that carries both an errno-style code (for programs) and one readable
+// line (for people).
+#pragma once
+
+#include <cassert>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <variant>
+
+namespace tcpka {
+
+// What went wrong: `code` for programs to branch on, `message` for people.
+// The message is one line without a trailing period that names what failed and why,
+// e.g. "idle=0s is out of range: TCP_KEEPIDLE accepts 1s..32767s".
+struct Error {
+  std::error_code code;
+  std::string message;
+};
+
+// An Error made from an errno value and a message.
+inline Error errno_error(int errno_value, std::string message) {
+  return Error{std::error_code(errno_value, std::generic_category()), std::move(message)};
+}
+
+// Either a T or the Error that prevented it.
+template <class T>
+class [[nodiscard]] Result {
+ public:
+  Result(T value) : state_(std::move(value)) {}      // NOLINT(google-explicit-constructor)
+  Result(Error error) : state_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
+
+  bool ok() const { return std::holds_alternative<T>(state_); }
+  explicit operator bool() const { return ok(); }
+
+  // Precondition: ok().
+  const T& value() const& {
+    assert(ok());
+    return std::get<T>(state_);
+  }
+  T& value() & {
+    assert(ok());
+    return std::get<T>(state_);
+  }
+  T&& value() && {
+    assert(ok());
+    return std::get<T>(std::move(state_));
+  }
+  const T& operator*() const& { return value(); }
+  const T* operator->() const { return &value(); }
+
+  // Precondition: !ok().
+  const Error& error() const {
+    assert(!ok());
+    return std::get<Error>(state_);
+  }
+
+ private:
+  std::variant<T, Error> state_;
+};
+
+// The outcome of an operation that yields nothing but can fail.
+template <>
+class [[nodiscard]] Result<void> {
+ public:
+  Result() = default;
+  Result(Error error) : error_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
+
+  bool ok() const { return !error_.has_value(); }
+  explicit operator bool() const { return ok(); }
+
+  // Precondition: !ok().
+  const Error& error() const {
+    assert(!ok());
+    return *error_;
+  }
+
+ private:
+  std::optional<Error> error_;
+};
+
+}  // namespace tcpka

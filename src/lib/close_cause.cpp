@@ -1,0 +1,109 @@
+#include "tcpka/close_cause.h"
+
+#include <array>
+#include <cerrno>
+#include <utility>
+
+namespace tcpka {
+namespace {
+
+constexpr std::array<std::pair<CloseCause, std::string_view>, 14> kNames{{
+    {CloseCause::peer_closed, "peer_closed"},
+    {CloseCause::peer_reset, "peer_reset"},
+    {CloseCause::keepalive_timeout, "keepalive_timeout"},
+    {CloseCause::user_timeout, "user_timeout"},
+    {CloseCause::retransmit_timeout, "retransmit_timeout"},
+    {CloseCause::zero_window_timeout, "zero_window_timeout"},
+    {CloseCause::unreachable, "unreachable"},
+    {CloseCause::connect_timeout, "connect_timeout"},
+    {CloseCause::connect_refused, "connect_refused"},
+    {CloseCause::heartbeat_timeout, "heartbeat_timeout"},
+    {CloseCause::idle_timeout, "idle_timeout"},
+    {CloseCause::slow_reader, "slow_reader"},
+    {CloseCause::local, "local"},
+    {CloseCause::unknown, "unknown"},
+}};
+
+// What the last TCP_INFO snapshot says the connection was doing when it died. Linux
+// keeps these counters after it ends a connection (measured on 6.18): retransmits after a
+// retransmission timeout, probes after keepalive, and the unsent bytes after a window
+// timeout, whose backoff it resets. Taken earlier, unacked and backoff tell the same.
+enum class Activity { unknown, data_in_flight, window_probing, keepalive_probing };
+
+Activity activity_of(const std::optional<TcpState>& state) {
+  if (!state) return Activity::unknown;
+  if (state->unacked.value_or(0) > 0 || state->retransmits.value_or(0) > 0) {
+    return Activity::data_in_flight;
+  }
+  // Data waits unsent with nothing in flight only behind a shut window (keepalive never
+  // runs while data waits).
+  if (state->notsent_bytes.value_or(0) > 0 || state->backoff.value_or(0) > 0) {
+    return Activity::window_probing;
+  }
+  if (state->probes.value_or(0) > 0) return Activity::keepalive_probing;
+  return Activity::unknown;
+}
+
+bool is_connecting(const CloseEvidence& evidence) {
+  return evidence.connecting ||
+         (evidence.last_state && evidence.last_state->state == TcpConnectionState::syn_sent);
+}
+
+CloseCause classify_timeout(const CloseEvidence& evidence) {
+  if (is_connecting(evidence)) return CloseCause::connect_timeout;
+  switch (activity_of(evidence.last_state)) {
+    case Activity::data_in_flight:
+      return evidence.user_timeout_armed ? CloseCause::user_timeout
+                                         : CloseCause::retransmit_timeout;
+    case Activity::window_probing:
+      return evidence.user_timeout_armed ? CloseCause::user_timeout
+                                         : CloseCause::zero_window_timeout;
+    case Activity::keepalive_probing:
+      return CloseCause::keepalive_timeout;
+    case Activity::unknown:
+      break;
+  }
+  // No counters to go by: an idle connection can only time out through keepalive.
+  if (evidence.keepalive_armed) return CloseCause::keepalive_timeout;
+  if (evidence.user_timeout_armed) return CloseCause::user_timeout;
+  return CloseCause::unknown;
+}
+
+}  // namespace
+
+std::string_view to_string(CloseCause cause) {
+  for (const auto& [value, name] : kNames) {
+    if (value == cause) return name;
+  }
+  return "unknown";
+}
+
+std::optional<CloseCause> close_cause_from_string(std::string_view text) {
+  for (const auto& [value, name] : kNames) {
+    if (name == text) return value;
+  }
+  return std::nullopt;
+}
+
+CloseCause classify_close(const CloseEvidence& evidence) {
+  if (evidence.end_of_file) return CloseCause::peer_closed;
+  switch (evidence.error) {
+    case ETIMEDOUT:
+      return classify_timeout(evidence);
+    case ECONNRESET:
+    case EPIPE:
+    case ECONNABORTED:
+      return CloseCause::peer_reset;
+    case ECONNREFUSED:
+      return CloseCause::connect_refused;
+    case EHOSTUNREACH:
+    case ENETUNREACH:
+    case EHOSTDOWN:
+    case ENETDOWN:
+      return CloseCause::unreachable;
+    default:
+      return CloseCause::unknown;
+  }
+}
+
+}  // namespace tcpka

@@ -1,0 +1,32 @@
+// A table instead of glibc's strerrorname_np(): it is GNU-only, and the names a TCP
+// connection can end with are few.
+#include "tcpka/errno_name.h"
+
+#include <cerrno>
+#include <utility>
+
+namespace tcpka {
+namespace {
+
+constexpr std::pair<int, const char*> kNames[] = {
+    {ETIMEDOUT, "ETIMEDOUT"},       {ECONNRESET, "ECONNRESET"},   {ECONNREFUSED, "ECONNREFUSED"},
+    {ECONNABORTED, "ECONNABORTED"}, {EPIPE, "EPIPE"},             {EHOSTUNREACH, "EHOSTUNREACH"},
+    {ENETUNREACH, "ENETUNREACH"},   {EHOSTDOWN, "EHOSTDOWN"},     {ENETDOWN, "ENETDOWN"},
+    {EINVAL, "EINVAL"},             {EBADF, "EBADF"},             {ENOTSOCK, "ENOTSOCK"},
+    {EPROTOTYPE, "EPROTOTYPE"},     {ENOPROTOOPT, "ENOPROTOOPT"}, {EMFILE, "EMFILE"},
+    {ENFILE, "ENFILE"},             {EAGAIN, "EAGAIN"},           {EINPROGRESS, "EINPROGRESS"},
+    {EADDRINUSE, "EADDRINUSE"},     {EACCES, "EACCES"},           {EPERM, "EPERM"},
+    {ENOENT, "ENOENT"},             {ENOTSUP, "ENOTSUP"},         {EINTR, "EINTR"},
+};
+
+}  // namespace
+
+std::string errno_name(int error) {
+  if (error == 0) return "EOF";
+  for (const auto& [value, name] : kNames) {
+    if (value == error) return name;
+  }
+  return "errno " + std::to_string(error);
+}
+
+}  // namespace tcpka

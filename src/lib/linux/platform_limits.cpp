@@ -1,0 +1,7 @@
+#include "tcpka/policy.h"
+
+namespace tcpka {
+
+const PolicyLimits& platform_limits() { return kLinuxLimits; }
+
+}  // namespace tcpka

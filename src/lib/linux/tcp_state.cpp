@@ -1,0 +1,71 @@
+// Linux: TcpState from getsockopt(TCP_INFO).
+//
+// The kernel copies min(asked, its own) bytes of struct tcp_info and reports how many;
+// fields beyond that length did not exist in the running kernel and stay empty. Only
+// <linux/tcp.h> is included here: it and glibc's <netinet/tcp.h> both define tcp_info.
+#include <linux/tcp.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <string>
+
+#include "../platform.h"
+#include "tcpka/tcp_state.h"
+
+namespace tcpka {
+namespace {
+
+// Whether `length` bytes of tcp_info include the field at `offset` of `size` bytes.
+constexpr bool covers(socklen_t length, std::size_t offset, std::size_t size) {
+  return static_cast<std::size_t>(length) >= offset + size;
+}
+
+#define TCPKA_HAS_FIELD(length, field) \
+  covers(length, offsetof(struct tcp_info, field), sizeof(static_cast<tcp_info*>(nullptr)->field))
+
+}  // namespace
+
+Result<TcpState> read_tcp_state(NativeSocket fd) {
+  if (auto tcp = detail::check_tcp_socket(fd); !tcp) return tcp.error();
+  tcp_info info{};
+  socklen_t length = sizeof(info);
+  if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &length) != 0) {
+    const int error = errno;
+    return errno_error(error, "getsockopt(IPPROTO_TCP/TCP_INFO) on fd " + std::to_string(fd) +
+                                  ": " + std::generic_category().message(error));
+  }
+
+  TcpState state;
+  using Micros = TcpState::Micros;
+  if (TCPKA_HAS_FIELD(length, tcpi_state) && info.tcpi_state >= 1 && info.tcpi_state <= 11) {
+    state.state = static_cast<TcpConnectionState>(info.tcpi_state);
+  }
+  if (TCPKA_HAS_FIELD(length, tcpi_retransmits)) state.retransmits = info.tcpi_retransmits;
+  if (TCPKA_HAS_FIELD(length, tcpi_probes)) state.probes = info.tcpi_probes;
+  if (TCPKA_HAS_FIELD(length, tcpi_backoff)) state.backoff = info.tcpi_backoff;
+  if (TCPKA_HAS_FIELD(length, tcpi_rto)) state.rto = Micros(info.tcpi_rto);
+  if (TCPKA_HAS_FIELD(length, tcpi_unacked)) state.unacked = info.tcpi_unacked;
+  if (TCPKA_HAS_FIELD(length, tcpi_last_data_sent)) {
+    state.since_data_sent = Millis(info.tcpi_last_data_sent);
+  }
+  if (TCPKA_HAS_FIELD(length, tcpi_last_data_recv)) {
+    state.since_data_received = Millis(info.tcpi_last_data_recv);
+  }
+  if (TCPKA_HAS_FIELD(length, tcpi_last_ack_recv)) {
+    state.since_ack_received = Millis(info.tcpi_last_ack_recv);
+  }
+  if (TCPKA_HAS_FIELD(length, tcpi_rtt)) state.rtt = Micros(info.tcpi_rtt);
+  if (TCPKA_HAS_FIELD(length, tcpi_rttvar)) state.rtt_variance = Micros(info.tcpi_rttvar);
+  if (TCPKA_HAS_FIELD(length, tcpi_total_retrans)) {
+    state.total_retransmits = info.tcpi_total_retrans;
+  }
+  if (TCPKA_HAS_FIELD(length, tcpi_notsent_bytes)) state.notsent_bytes = info.tcpi_notsent_bytes;
+  if (TCPKA_HAS_FIELD(length, tcpi_snd_wnd)) state.send_window = info.tcpi_snd_wnd;
+  return state;
+}
+
+#undef TCPKA_HAS_FIELD
+
+}  // namespace tcpka

@@ -1,0 +1,22 @@
+// The seam between the portable library and one platform. Each function here is
+// defined once per platform, in src/lib/<platform>/; CMake compiles only the files of
+// the platform being built, so common code never needs an #ifdef.
+#pragma once
+
+#include "tcpka/policy.h"
+#include "tcpka/result.h"
+#include "tcpka/socket_options.h"
+
+namespace tcpka::detail {
+
+// Succeeds for an open TCP socket (IPv4 or IPv6); otherwise says what the handle is.
+Result<void> check_tcp_socket(NativeSocket socket);
+
+// Sets every field `policy` gives. Preconditions: the policy is valid for this platform,
+// its user timeout is not automatic, and check_tcp_socket(socket) succeeded.
+Result<void> apply_to_socket(NativeSocket socket, const Policy& policy);
+
+// Reads every field the platform can read. Precondition: check_tcp_socket succeeded.
+Result<Policy> read_from_socket(NativeSocket socket);
+
+}  // namespace tcpka::detail

@@ -1,0 +1,169 @@
+// Policy validation, text form and resolution against the system's defaults.
+#include <climits>
+#include <string>
+
+#include "tcpka/policy.h"
+
+#include "policy_rules.h"
+
+namespace tcpka {
+
+const PolicyLimits kLinuxLimits{
+    .platform = "Linux",
+    .min_idle = Millis(1'000),
+    .max_idle = Millis(32'767'000),
+    .min_interval = Millis(1'000),
+    .max_interval = Millis(32'767'000),
+    .timing_granularity = Millis(1'000),
+    .min_count = 1,
+    .max_count = 127,
+    .max_user_timeout = Millis(INT_MAX),
+    .idle_option = "TCP_KEEPIDLE",
+    .interval_option = "TCP_KEEPINTVL",
+    .count_option = "TCP_KEEPCNT",
+    .user_timeout_option = "TCP_USER_TIMEOUT",
+};
+
+namespace {
+
+Error invalid(std::string message) {
+  return Error{std::make_error_code(std::errc::invalid_argument), std::move(message)};
+}
+
+Result<void> check_timing(std::string_view key, Millis value, Millis min, Millis max,
+                          std::string_view option, const PolicyLimits& limits) {
+  const std::string given = std::string(key) + "=" + format_duration(value);
+  if (value < min || value > max) {
+    return invalid(given + " is out of range: " + std::string(option) + " accepts " +
+                   format_duration(min) + ".." + format_duration(max));
+  }
+  const Millis grain = limits.timing_granularity;
+  if (value % grain != Millis(0)) {
+    const Millis below = value - value % grain;
+    const Millis above = below + grain;
+    const std::string unit =
+        grain == Millis(1'000) ? "whole seconds" : "whole multiples of " + format_duration(grain);
+    return invalid(given + ": " + std::string(limits.platform) + " sets " + std::string(option) +
+                   " in " + unit + " (try " +
+                   format_duration(below < min ? above : below) + " or " + format_duration(above) +
+                   ")");
+  }
+  return {};
+}
+
+}  // namespace
+
+namespace detail {
+
+Result<Millis> automatic_user_timeout(Millis idle, Millis interval, int count,
+                                      const PolicyLimits& limits) {
+  const Millis value = idle + interval * count;
+  if (value > limits.max_user_timeout) {
+    return invalid("ut=auto is idle+intvl*cnt = " + format_duration(value) + ", above " +
+                   std::string(limits.user_timeout_option) + "'s maximum " +
+                   format_duration(limits.max_user_timeout));
+  }
+  return value;
+}
+
+}  // namespace detail
+
+Result<void> validate_policy(const Policy& policy, const PolicyLimits& limits) {
+  if (policy.idle) {
+    auto r = check_timing("idle", *policy.idle, limits.min_idle, limits.max_idle,
+                          limits.idle_option, limits);
+    if (!r) return r;
+  }
+  if (policy.interval) {
+    auto r = check_timing("intvl", *policy.interval, limits.min_interval, limits.max_interval,
+                          limits.interval_option, limits);
+    if (!r) return r;
+  }
+  if (policy.count && (*policy.count < limits.min_count || *policy.count > limits.max_count)) {
+    return invalid("cnt=" + std::to_string(*policy.count) + " is out of range: " +
+                   std::string(limits.count_option) + " accepts " +
+                   std::to_string(limits.min_count) + ".." + std::to_string(limits.max_count));
+  }
+  const UserTimeout& ut = policy.user_timeout;
+  if (ut.mode == UserTimeout::Mode::fixed && (ut.value < Millis(0) || ut.value > limits.max_user_timeout)) {
+    return invalid("ut=" + format_duration(ut.value) + " is out of range: " +
+                   std::string(limits.user_timeout_option) + " accepts 0.." +
+                   format_duration(limits.max_user_timeout));
+  }
+  // With every timing given, ut=auto can be checked now; otherwise resolve() checks it.
+  if (ut.mode == UserTimeout::Mode::automatic && policy.idle && policy.interval && policy.count) {
+    auto value = detail::automatic_user_timeout(*policy.idle, *policy.interval, *policy.count, limits);
+    if (!value) return value.error();
+  }
+  return {};
+}
+
+namespace {
+
+std::string user_timeout_text(const UserTimeout& ut) {
+  switch (ut.mode) {
+    case UserTimeout::Mode::unset:
+      return "";
+    case UserTimeout::Mode::off:
+      return "ut=off";
+    case UserTimeout::Mode::automatic:
+      return "ut=auto";
+    case UserTimeout::Mode::fixed:
+      return "ut=" + format_duration(ut.value);
+  }
+  return "";
+}
+
+void append_item(std::string& text, const std::string& item) {
+  if (item.empty()) return;
+  if (!text.empty()) text += ',';
+  text += item;
+}
+
+}  // namespace
+
+std::string to_string(const Policy& policy) {
+  std::string text;
+  if (!policy.keepalive) append_item(text, "off");
+  if (policy.idle) append_item(text, "idle=" + format_duration(*policy.idle));
+  if (policy.interval) append_item(text, "intvl=" + format_duration(*policy.interval));
+  if (policy.count) append_item(text, "cnt=" + std::to_string(*policy.count));
+  append_item(text, user_timeout_text(policy.user_timeout));
+  return text.empty() ? "on" : text;
+}
+
+std::string to_string(const ResolvedPolicy& policy) {
+  const std::string ut = policy.user_timeout == Millis(0)
+                             ? "ut=off"
+                             : "ut=" + format_duration(policy.user_timeout);
+  if (!policy.keepalive) return "off," + ut;
+  return "idle=" + format_duration(policy.idle) + ",intvl=" + format_duration(policy.interval) +
+         ",cnt=" + std::to_string(policy.count) + "," + ut;
+}
+
+Result<ResolvedPolicy> resolve(const Policy& policy, const SystemDefaults& system,
+                               const PolicyLimits& limits) {
+  ResolvedPolicy resolved;
+  resolved.keepalive = policy.keepalive;
+  resolved.idle = policy.idle.value_or(system.keepalive_time);
+  resolved.interval = policy.interval.value_or(system.keepalive_interval);
+  resolved.count = policy.count.value_or(system.keepalive_probes);
+  switch (policy.user_timeout.mode) {
+    case UserTimeout::Mode::unset:
+    case UserTimeout::Mode::off:
+      resolved.user_timeout = Millis(0);
+      break;
+    case UserTimeout::Mode::fixed:
+      resolved.user_timeout = policy.user_timeout.value;
+      break;
+    case UserTimeout::Mode::automatic: {
+      auto value = detail::automatic_user_timeout(resolved.idle, resolved.interval, resolved.count, limits);
+      if (!value) return value.error();
+      resolved.user_timeout = *value;
+      break;
+    }
+  }
+  return resolved;
+}
+
+}  // namespace tcpka

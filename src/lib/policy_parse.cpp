@@ -1,0 +1,167 @@
+// parse_policy: the three text forms of a Policy (see tcpka/policy.h).
+#include <charconv>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tcpka/policy.h"
+
+namespace tcpka {
+namespace {
+
+Error syntax_error(std::string message) {
+  return Error{std::make_error_code(std::errc::invalid_argument), std::move(message)};
+}
+
+std::string_view trim(std::string_view text) {
+  const auto first = text.find_first_not_of(" \t");
+  if (first == std::string_view::npos) return {};
+  const auto last = text.find_last_not_of(" \t");
+  return text.substr(first, last - first + 1);
+}
+
+std::vector<std::string_view> split(std::string_view text, char separator) {
+  std::vector<std::string_view> parts;
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t end = text.find(separator, start);
+    parts.push_back(text.substr(start, end - start));
+    if (end == std::string_view::npos) return parts;
+    start = end + 1;
+  }
+}
+
+// A Policy under construction, remembering which item set each field so that a field
+// given twice is an error rather than a silent override.
+class PolicyBuilder {
+ public:
+  Result<void> item(std::string_view item) {
+    if (item == "on" || item == "off") return set_switch(item == "on", item);
+    if (const auto equals = item.find('='); equals != std::string_view::npos) {
+      return key_value(trim(item.substr(0, equals)), trim(item.substr(equals + 1)), item);
+    }
+    if (item.find(':') != std::string_view::npos) return nginx_triple(item);
+    return syntax_error("unknown item '" + std::string(item) +
+                        "': expected key=value (idle, intvl, cnt, ut), idle:intvl:cnt, on or off");
+  }
+
+  Result<Policy> finish() const {
+    if (!policy_.keepalive && (policy_.idle || policy_.interval || policy_.count)) {
+      return syntax_error(
+          "'off' turns keepalive off, so idle, intvl and cnt cannot be given with it");
+    }
+    return policy_;
+  }
+
+ private:
+  Result<void> set_switch(bool on, std::string_view item) {
+    if (switch_given_) {
+      return syntax_error("'on' or 'off' given twice (second: '" + std::string(item) + "')");
+    }
+    switch_given_ = true;
+    policy_.keepalive = on;
+    return {};
+  }
+
+  Result<void> key_value(std::string_view key, std::string_view value, std::string_view item) {
+    if (key == "idle") return set_duration(policy_.idle, "idle", value);
+    if (key == "intvl" || key == "interval") return set_duration(policy_.interval, "intvl", value);
+    if (key == "cnt" || key == "count") return set_count("cnt", value);
+    if (key == "ut" || key == "user_timeout") return set_user_timeout(value);
+    return syntax_error("unknown key '" + std::string(key) + "' in '" + std::string(item) +
+                        "' (keys: idle, intvl, cnt, ut)");
+  }
+
+  // nginx's so_keepalive=idle:intvl:cnt, where an empty part keeps the system's value.
+  Result<void> nginx_triple(std::string_view item) {
+    const auto parts = split(item, ':');
+    if (parts.size() != 3) {
+      return syntax_error("'" + std::string(item) +
+                          "' is not nginx's idle:intvl:cnt form (it has exactly two colons)");
+    }
+    if (!parts[0].empty()) {
+      if (auto r = set_duration(policy_.idle, "idle", parts[0]); !r) return r;
+    }
+    if (!parts[1].empty()) {
+      if (auto r = set_duration(policy_.interval, "intvl", parts[1]); !r) return r;
+    }
+    if (!parts[2].empty()) {
+      if (auto r = set_count("cnt", parts[2]); !r) return r;
+    }
+    return {};
+  }
+
+  static Error given_twice(std::string_view key) {
+    return syntax_error(std::string(key) + " given twice");
+  }
+
+  static Result<void> set_duration(std::optional<Millis>& field, std::string_view key,
+                                   std::string_view value) {
+    if (field) return given_twice(key);
+    auto duration = parse_duration(value);
+    if (!duration) return syntax_error(std::string(key) + ": " + duration.error().message);
+    field = *duration;
+    return {};
+  }
+
+  Result<void> set_count(std::string_view key, std::string_view value) {
+    if (policy_.count) return given_twice(key);
+    int count = 0;
+    const auto [end, status] = std::from_chars(value.data(), value.data() + value.size(), count);
+    if (status != std::errc() || end != value.data() + value.size()) {
+      return syntax_error(std::string(key) + "=" + std::string(value) +
+                          ": expected a whole number of probes");
+    }
+    policy_.count = count;
+    return {};
+  }
+
+  // ut takes auto, off, or a duration with a unit: TCP_USER_TIMEOUT itself is in
+  // milliseconds, so a bare "30000" is too easily meant as 30 s to guess at.
+  Result<void> set_user_timeout(std::string_view value) {
+    if (policy_.user_timeout.mode != UserTimeout::Mode::unset) return given_twice("ut");
+    if (value == "auto") {
+      policy_.user_timeout = UserTimeout::automatic();
+    } else if (value == "off" || value == "0") {
+      policy_.user_timeout = UserTimeout::off();
+    } else {
+      auto duration = parse_duration(value, BareNumber::rejected);
+      if (!duration) return syntax_error("ut: " + duration.error().message);
+      policy_.user_timeout =
+          duration->count() == 0 ? UserTimeout::off() : UserTimeout::fixed(*duration);
+    }
+    return {};
+  }
+
+  Policy policy_;
+  bool switch_given_ = false;
+};
+
+Result<Policy> parse_syntax(std::string_view text) {
+  const std::string_view trimmed = trim(text);
+  if (trimmed.empty()) {
+    return syntax_error("the policy is empty: write e.g. idle=10s,intvl=5s,cnt=5,ut=auto, "
+                        "10:5:5, on or off");
+  }
+  PolicyBuilder builder;
+  for (std::string_view raw : split(trimmed, ',')) {
+    const std::string_view item = trim(raw);
+    if (item.empty()) {
+      return syntax_error("empty item in '" + std::string(trimmed) + "'");
+    }
+    if (auto added = builder.item(item); !added) return added.error();
+  }
+  return builder.finish();
+}
+
+}  // namespace
+
+Result<Policy> parse_policy(std::string_view text, const PolicyLimits& limits) {
+  auto policy = parse_syntax(text);
+  if (!policy) return policy;
+  if (auto valid = validate_policy(*policy, limits); !valid) return valid.error();
+  return policy;
+}
+
+}  // namespace tcpka

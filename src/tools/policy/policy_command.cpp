@@ -1,0 +1,121 @@
+#include "policy/policy_command.h"
+
+#include <fmt/core.h>
+
+#include <memory>
+#include <string>
+
+#include "cli/fail.h"
+#include "net/connect.h"
+#include "net/endpoint.h"
+#include "policy/policy_report.h"
+#include "tcpka/socket_options.h"
+
+namespace tcpka::tools {
+namespace {
+
+constexpr std::string_view kName = "policy";
+constexpr std::chrono::seconds kConnectTimeout{5};
+
+struct Options {
+  std::string policy = "off";
+  std::string fd_of;
+  std::string rtt = "1ms";
+  bool json = false;
+  bool explain = false;
+};
+
+Policy as_policy(const ResolvedPolicy& resolved) {
+  Policy policy;
+  policy.keepalive = resolved.keepalive;
+  policy.idle = resolved.idle;
+  policy.interval = resolved.interval;
+  policy.count = resolved.count;
+  policy.user_timeout = resolved.user_timeout.count() == 0
+                            ? UserTimeout::off()
+                            : UserTimeout::fixed(resolved.user_timeout);
+  return policy;
+}
+
+// Connects to `endpoint_text` with `policy` applied and reads back what is in force.
+// Errors are returned as (message, exit code).
+struct Failure {
+  std::string message;
+  ExitCode code;
+};
+
+std::variant<LiveSocket, Failure> probe_live_socket(const std::string& endpoint_text,
+                                                    const Policy& policy,
+                                                    const ResolvedPolicy& expected) {
+  auto endpoint = net::parse_endpoint(endpoint_text);
+  if (!endpoint) return Failure{"--fd-of: " + endpoint.error().message, kExitBadInput};
+  auto addresses = net::resolve(*endpoint);
+  if (!addresses) return Failure{"--fd-of: " + addresses.error().message, kExitBadInput};
+  const auto apply = [&](int fd) { return apply_policy(fd, policy); };
+  std::string last_error;
+  for (const net::SocketAddress& address : *addresses) {
+    auto socket = net::connect_tcp(address, kConnectTimeout, apply);
+    if (!socket) {
+      last_error = socket.error().message;
+      continue;
+    }
+    auto in_force = read_policy(socket->get());
+    if (!in_force) return Failure{in_force.error().message, kExitCheckFailed};
+    return LiveSocket{net::to_string(address), *in_force, *in_force == as_policy(expected)};
+  }
+  return Failure{"--fd-of: " + last_error, kExitBadInput};
+}
+
+int run(const Options& options) {
+  auto asked = parse_policy(options.policy);
+  if (!asked) return fail(kName, "--policy: " + asked.error().message, kExitBadInput);
+  auto rtt = parse_duration(options.rtt);
+  if (!rtt) return fail(kName, "--rtt: " + rtt.error().message, kExitBadInput);
+  auto system = read_system_defaults();
+  if (!system) return fail(kName, system.error().message, kExitMissingCapability);
+  auto effective = resolve(*asked, *system);
+  if (!effective) return fail(kName, "--policy: " + effective.error().message, kExitBadInput);
+
+  PolicyReport report = make_policy_report(*asked, *effective, *system, PathFacts{*rtt, std::nullopt});
+  if (!options.fd_of.empty()) {
+    auto live = probe_live_socket(options.fd_of, *asked, *effective);
+    if (const auto* failure = std::get_if<Failure>(&live)) {
+      return fail(kName, failure->message, failure->code);
+    }
+    report.live = std::get<LiveSocket>(live);
+  }
+
+  if (options.json) {
+    fmt::print("{}\n", render_json(report).dump(2));
+  } else {
+    fmt::print("{}", render_text(report, options.explain));
+  }
+  return report.live && !report.live->matches ? kExitCheckFailed : kExitOk;
+}
+
+}  // namespace
+
+Subcommand add_policy_command(CLI::App& tcpka) {
+  auto options = std::make_shared<Options>();
+  CLI::App* app = tcpka.add_subcommand(
+      std::string(kName),
+      "Show what a keepalive policy does on this host: the settings in force, when each kind "
+      "of dead peer is detected, and the policy's weak spots");
+  app->add_option("-p,--policy", options->policy,
+                  "The policy: idle=10s,intvl=5s,cnt=5,ut=auto | 10:5:5 | 30m::10 | on | off. "
+                  "Default: off, what a socket has when its program asks for nothing")
+      ->type_name("P");
+  app->add_option("--fd-of", options->fd_of,
+                  "Also connect to HOST:PORT with the policy applied and read back what the "
+                  "kernel has in force on that socket (exit 1 if it differs)")
+      ->type_name("HOST:PORT");
+  app->add_option("--rtt", options->rtt, "Round-trip time of the path, for the model")
+      ->type_name("D")
+      ->capture_default_str();
+  app->add_flag("--json", options->json, "Print JSON instead of tables");
+  app->add_flag("--explain", options->explain,
+                "Also print each prediction's interval and the mechanism behind it");
+  return Subcommand{app, [options] { return run(*options); }};
+}
+
+}  // namespace tcpka::tools

@@ -1,0 +1,48 @@
+// What `tcpka policy` reports: the settings in force, the predicted detection time of
+// every failure, and the warnings; rendered as a table or as JSON.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tcpka/detection_model.h"
+#include "tcpka/policy.h"
+#include "tcpka/policy_warnings.h"
+#include "tcpka/system_defaults.h"
+
+namespace tcpka::tools {
+
+// A connected socket the policy was applied to, and what the kernel then had in force.
+struct LiveSocket {
+  std::string peer;
+  Policy in_force;
+  bool matches = false;  // in_force equals the predicted effective settings
+};
+
+struct Prediction {
+  PeerFailure failure;
+  Activity activity;
+  Detection detection;
+};
+
+struct PolicyReport {
+  Policy asked;
+  ResolvedPolicy effective;
+  SystemDefaults system;
+  PathFacts path;
+  std::optional<LiveSocket> live;
+  std::vector<Prediction> predictions;  // every failure for every activity
+  std::vector<PolicyWarning> warnings;
+};
+
+// Predicts every (failure, activity) pair and collects the warnings.
+PolicyReport make_policy_report(const Policy& asked, const ResolvedPolicy& effective,
+                                const SystemDefaults& system, const PathFacts& path);
+
+// The human report; with `explain`, every prediction's interval and mechanism as well.
+std::string render_text(const PolicyReport& report, bool explain);
+nlohmann::json render_json(const PolicyReport& report);
+
+}  // namespace tcpka::tools

@@ -1,0 +1,120 @@
+// `tcpka policy` run as a user runs it.
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "support/child_process.h"
+#include "support/loopback.h"
+
+namespace tcpka {
+namespace {
+
+using testing::run_process;
+
+testing::ProcessResult tcpka(std::vector<std::string> args) {
+  args.insert(args.begin(), TCPKA_BINARY);
+  return run_process(args);
+}
+
+int count_lines(const std::string& text) {
+  return static_cast<int>(std::count(text.begin(), text.end(), '\n'));
+}
+
+TEST(PolicyCommand, PrintsTheTableOfPredictions) {
+  const auto result = tcpka({"policy", "--policy", "idle=10s,intvl=5s,cnt=5,ut=auto"});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_NE(result.out.find("peer                  idle"), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("host crashed/cut off  35s ETIMEDOUT"), std::string::npos);
+  EXPECT_EQ(result.err, "");
+}
+
+TEST(PolicyCommand, DefaultsToWhatAProgramGetsWithoutAsking) {
+  const auto result = tcpka({"policy"});
+  EXPECT_EQ(result.exit_code, 0);
+  EXPECT_NE(result.out.find("policy   off"), std::string::npos);
+  EXPECT_NE(result.out.find("warning: keepalive is off"), std::string::npos);
+}
+
+TEST(PolicyCommand, JsonIsMachineReadable) {
+  const auto result = tcpka({"policy", "-p", "10:5:5,ut=auto", "--json"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const auto json = nlohmann::json::parse(result.out);
+  EXPECT_EQ(json["effective"]["user_timeout_ms"], 35'000);
+  EXPECT_EQ(json["predictions"].size(), 25u);
+}
+
+TEST(PolicyCommand, ExplainShowsTheMechanisms) {
+  const auto result = tcpka({"policy", "-p", "10:5:5", "--explain"});
+  EXPECT_EQ(result.exit_code, 0);
+  EXPECT_NE(result.out.find("How each is found"), std::string::npos);
+}
+
+TEST(PolicyCommand, BadInputGetsOneLineAndExitTwo) {
+  const std::vector<std::vector<std::string>> cases = {
+      {"policy", "--policy", "idle=0"},
+      {"policy", "--policy", "idle=1500ms"},
+      {"policy", "--policy", ""},
+      {"policy", "--policy", "ut=30000"},
+      {"policy", "--rtt", "fast"},
+      {"policy", "--fd-of", "nowhere"},
+      {"policy", "--fd-of", "127.0.0.1:0"},
+      {"policy", "--bogus"},
+      {"bogus"},
+      {"policy", "--policy"},
+  };
+  for (const auto& args : cases) {
+    const auto result = tcpka(args);
+    EXPECT_EQ(result.exit_code, 2) << args.back();
+    EXPECT_EQ(count_lines(result.err), 1) << result.err;
+    EXPECT_EQ(result.out, "") << args.back();
+  }
+}
+
+TEST(PolicyCommand, TheMessageNamesFieldValueAndRange) {
+  const auto result = tcpka({"policy", "--policy", "cnt=200"});
+  EXPECT_EQ(result.err,
+            "tcpka policy: --policy: cnt=200 is out of range: TCP_KEEPCNT accepts 1..127\n");
+}
+
+TEST(PolicyCommand, NoArgumentsPrintsHelpAndExitsTwo) {
+  const auto result = tcpka({});
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_NE(result.err.find("Subcommands:"), std::string::npos);
+}
+
+TEST(PolicyCommand, HelpExitsZero) {
+  const auto result = tcpka({"policy", "--help"});
+  EXPECT_EQ(result.exit_code, 0);
+  EXPECT_NE(result.out.find("--fd-of"), std::string::npos);
+}
+
+TEST(PolicyCommand, FdOfReadsBackFromALiveSocket) {
+  for (int family : {AF_INET, AF_INET6}) {
+    auto listener = testing::listen_on_loopback(family);
+    const std::string port = std::to_string(testing::local_port(listener.get()));
+    const std::string target = family == AF_INET ? "127.0.0.1:" + port : "[::1]:" + port;
+    const auto result = tcpka({"policy", "-p", "10:5:5,ut=auto", "--fd-of", target, "--json"});
+    ASSERT_EQ(result.exit_code, 0) << result.err;
+    const auto json = nlohmann::json::parse(result.out);
+    EXPECT_EQ(json["live_socket"]["matches"], true);
+    EXPECT_EQ(json["live_socket"]["in_force"]["idle_ms"], 10'000);
+    EXPECT_EQ(json["live_socket"]["in_force"]["user_timeout_ms"], 35'000);
+  }
+}
+
+TEST(PolicyCommand, FdOfToAClosedPortFailsClearly) {
+  int port = 0;
+  {
+    auto listener = testing::listen_on_loopback(AF_INET);
+    port = testing::local_port(listener.get());
+  }
+  const auto result = tcpka({"policy", "--fd-of", "127.0.0.1:" + std::to_string(port)});
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_NE(result.err.find("Connection refused"), std::string::npos) << result.err;
+  EXPECT_EQ(count_lines(result.err), 1);
+}
+
+}  // namespace
+}  // namespace tcpka

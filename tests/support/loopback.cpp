@@ -1,0 +1,174 @@
+#include "support/loopback.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <linux/filter.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "tcpka/socket_options.h"
+#include "tcpka/tcp_state.h"
+
+namespace tcpka::testing {
+namespace {
+
+[[noreturn]] void fail(const std::string& what) {
+  throw std::runtime_error(what + ": " + std::strerror(errno));
+}
+
+sockaddr_storage loopback_address(int family, int port) {
+  sockaddr_storage storage{};
+  if (family == AF_INET6) {
+    auto* v6 = reinterpret_cast<sockaddr_in6*>(&storage);
+    v6->sin6_family = AF_INET6;
+    v6->sin6_addr = in6addr_loopback;
+    v6->sin6_port = htons(static_cast<std::uint16_t>(port));
+  } else {
+    auto* v4 = reinterpret_cast<sockaddr_in*>(&storage);
+    v4->sin_family = AF_INET;
+    v4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    v4->sin_port = htons(static_cast<std::uint16_t>(port));
+  }
+  return storage;
+}
+
+socklen_t address_length(int family) {
+  return family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+}
+
+net::UniqueFd tcp_socket(int family) {
+  net::UniqueFd fd(::socket(family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP));
+  if (!fd) fail("socket");
+  return fd;
+}
+
+}  // namespace
+
+net::UniqueFd listen_on_loopback(int family, const std::optional<Policy>& policy) {
+  net::UniqueFd listener = tcp_socket(family);
+  if (policy) {
+    if (auto applied = apply_policy(listener.get(), *policy); !applied) {
+      throw std::runtime_error(applied.error().message);
+    }
+  }
+  const sockaddr_storage address = loopback_address(family, 0);
+  if (::bind(listener.get(), reinterpret_cast<const sockaddr*>(&address),
+             address_length(family)) != 0) {
+    fail("bind");
+  }
+  if (::listen(listener.get(), 16) != 0) fail("listen");
+  return listener;
+}
+
+int local_port(int fd) {
+  sockaddr_storage address{};
+  socklen_t length = sizeof(address);
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) fail("getsockname");
+  if (address.ss_family == AF_INET6) {
+    return ntohs(reinterpret_cast<const sockaddr_in6*>(&address)->sin6_port);
+  }
+  return ntohs(reinterpret_cast<const sockaddr_in*>(&address)->sin_port);
+}
+
+TcpPair connect_over_loopback(int family, const std::optional<Policy>& listener_policy,
+                              ClientWindow window) {
+  TcpPair pair;
+  pair.listener = listen_on_loopback(family, listener_policy);
+  pair.client = tcp_socket(family);
+  if (window == ClientWindow::small) {
+    // Before connect(): the window is scaled and advertised from it during the handshake.
+    const int size = 4096;
+    if (::setsockopt(pair.client.get(), SOL_SOCKET, SO_RCVBUF, &size, sizeof(size)) != 0) {
+      fail("SO_RCVBUF");
+    }
+  }
+  const sockaddr_storage address = loopback_address(family, local_port(pair.listener.get()));
+  if (::connect(pair.client.get(), reinterpret_cast<const sockaddr*>(&address),
+                address_length(family)) != 0) {
+    fail("connect");
+  }
+  pair.server = net::UniqueFd(::accept4(pair.listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+  if (!pair.server) fail("accept4");
+  return pair;
+}
+
+void silence(int fd) {
+  sock_filter accept_nothing[] = {BPF_STMT(BPF_RET | BPF_K, 0)};
+  sock_fprog program{1, accept_nothing};
+  if (::setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &program, sizeof(program)) != 0) {
+    fail("setsockopt(SO_ATTACH_FILTER)");
+  }
+}
+
+void send_bytes(int fd, std::size_t size) {
+  const std::vector<char> bytes(size, 'x');
+  std::size_t sent = 0;
+  while (sent < size) {
+    const ssize_t n = ::send(fd, bytes.data() + sent, size - sent, MSG_NOSIGNAL);
+    if (n < 0) fail("send");
+    sent += static_cast<std::size_t>(n);
+  }
+}
+
+void receive_bytes(int fd, std::size_t size) {
+  std::vector<char> bytes(size);
+  std::size_t received = 0;
+  while (received < size) {
+    const ssize_t n = ::recv(fd, bytes.data() + received, size - received, 0);
+    if (n <= 0) fail("recv");
+    received += static_cast<std::size_t>(n);
+  }
+}
+
+std::optional<Ending> wait_for_end(int fd, Clock::time_point since, Millis limit) {
+  const Clock::time_point deadline = since + limit;
+  while (true) {
+    const auto left = std::chrono::duration_cast<Millis>(deadline - Clock::now());
+    if (left < Millis(0)) return std::nullopt;
+    pollfd waiting{fd, POLLIN, 0};
+    const int ready = ::poll(&waiting, 1, static_cast<int>(left.count()) + 1);
+    if (ready < 0 && errno != EINTR) fail("poll");
+    if (ready <= 0) continue;
+    char byte = 0;
+    const ssize_t n = ::recv(fd, &byte, 1, MSG_DONTWAIT);
+    const int error = errno;
+    const auto after = std::chrono::duration_cast<Millis>(Clock::now() - since);
+    if (n == 0) return Ending{after, 0};
+    if (n < 0 && error != EAGAIN) return Ending{after, error};
+  }
+}
+
+Clock::time_point fill_peer_window(int fd, Millis limit) {
+  const int flags = ::fcntl(fd, F_GETFL);
+  if (::fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0) fail("fcntl");
+  const std::vector<char> chunk(65536, 'x');
+  const Clock::time_point deadline = Clock::now() + limit;
+  Clock::time_point last_queued = Clock::now();
+  while (Clock::now() < deadline) {
+    const Clock::time_point before = Clock::now();
+    const ssize_t n = ::send(fd, chunk.data(), chunk.size(), MSG_NOSIGNAL);
+    if (n > 0) {
+      last_queued = before;
+      continue;
+    }
+    if (errno != EAGAIN) fail("send");
+    auto state = read_tcp_state(fd);
+    if (state && state->send_window == 0u && state->unacked == 0u) {
+      if (::fcntl(fd, F_SETFL, flags) != 0) fail("fcntl");
+      return last_queued;
+    }
+    pollfd waiting{fd, POLLOUT, 0};
+    ::poll(&waiting, 1, 5);
+  }
+  throw std::runtime_error("the peer's window did not shut in time");
+}
+
+}  // namespace tcpka::testing

@@ -1,0 +1,128 @@
+#include "tcpka/close_cause.h"
+
+#include <gtest/gtest.h>
+
+#include <cerrno>
+
+#include "tcpka/errno_name.h"
+
+namespace tcpka {
+namespace {
+
+CloseEvidence timed_out(TcpState state, bool keepalive = true, bool user_timeout = false) {
+  CloseEvidence evidence;
+  evidence.error = ETIMEDOUT;
+  evidence.keepalive_armed = keepalive;
+  evidence.user_timeout_armed = user_timeout;
+  evidence.last_state = state;
+  return evidence;
+}
+
+TcpState counters(int probes, int retransmits, std::uint32_t unacked, std::uint32_t notsent,
+                  int backoff = 0) {
+  TcpState state;
+  state.state = TcpConnectionState::closed;
+  state.probes = probes;
+  state.retransmits = retransmits;
+  state.unacked = unacked;
+  state.notsent_bytes = notsent;
+  state.backoff = backoff;
+  return state;
+}
+
+TEST(ClassifyClose, EndOfFileIsThePeerClosing) {
+  CloseEvidence evidence;
+  evidence.end_of_file = true;
+  EXPECT_EQ(classify_close(evidence), CloseCause::peer_closed);
+}
+
+TEST(ClassifyClose, ResetsAndRefusals) {
+  for (int error : {ECONNRESET, EPIPE, ECONNABORTED}) {
+    CloseEvidence evidence;
+    evidence.error = error;
+    EXPECT_EQ(classify_close(evidence), CloseCause::peer_reset) << error;
+  }
+  CloseEvidence refused;
+  refused.error = ECONNREFUSED;
+  EXPECT_EQ(classify_close(refused), CloseCause::connect_refused);
+}
+
+TEST(ClassifyClose, IcmpErrorsAreUnreachable) {
+  for (int error : {EHOSTUNREACH, ENETUNREACH, EHOSTDOWN, ENETDOWN}) {
+    CloseEvidence evidence;
+    evidence.error = error;
+    EXPECT_EQ(classify_close(evidence), CloseCause::unreachable) << error;
+  }
+}
+
+// The counters below are what Linux 6.18 leaves in TCP_INFO after each kind of timeout
+// (measured: tests/integration/dead_peer_test.cpp checks them on every run).
+TEST(ClassifyClose, KeepaliveTimeoutLeavesProbes) {
+  EXPECT_EQ(classify_close(timed_out(counters(2, 0, 0, 0))), CloseCause::keepalive_timeout);
+}
+
+TEST(ClassifyClose, RetransmissionTimeoutLeavesRetransmits) {
+  EXPECT_EQ(classify_close(timed_out(counters(0, 3, 0, 0))), CloseCause::retransmit_timeout);
+  EXPECT_EQ(classify_close(timed_out(counters(0, 3, 0, 0), true, true)), CloseCause::user_timeout);
+  // Taken before the end: data still in flight.
+  EXPECT_EQ(classify_close(timed_out(counters(0, 0, 1, 0), true, true)), CloseCause::user_timeout);
+}
+
+TEST(ClassifyClose, ShutWindowLeavesUnsentData) {
+  EXPECT_EQ(classify_close(timed_out(counters(5, 0, 0, 2'803'712))),
+            CloseCause::zero_window_timeout);
+  EXPECT_EQ(classify_close(timed_out(counters(3, 0, 0, 2'803'712), true, true)),
+            CloseCause::user_timeout);
+  // A hung peer answered every probe: no probes counted, but the data is still queued.
+  EXPECT_EQ(classify_close(timed_out(counters(0, 0, 0, 2'803'712), false, true)),
+            CloseCause::user_timeout);
+  // Taken while probing, before the end: backoff grows.
+  EXPECT_EQ(classify_close(timed_out(counters(1, 0, 0, 0, 2))), CloseCause::zero_window_timeout);
+}
+
+TEST(ClassifyClose, WithoutCountersTheArmedTimerDecides) {
+  CloseEvidence evidence;
+  evidence.error = ETIMEDOUT;
+  evidence.keepalive_armed = true;
+  EXPECT_EQ(classify_close(evidence), CloseCause::keepalive_timeout);
+  evidence.keepalive_armed = false;
+  evidence.user_timeout_armed = true;
+  EXPECT_EQ(classify_close(evidence), CloseCause::user_timeout);
+  evidence.user_timeout_armed = false;
+  EXPECT_EQ(classify_close(evidence), CloseCause::unknown);
+}
+
+TEST(ClassifyClose, ATimeoutWhileConnectingIsAConnectTimeout) {
+  CloseEvidence evidence;
+  evidence.error = ETIMEDOUT;
+  evidence.connecting = true;
+  EXPECT_EQ(classify_close(evidence), CloseCause::connect_timeout);
+  TcpState syn_sent;
+  syn_sent.state = TcpConnectionState::syn_sent;
+  EXPECT_EQ(classify_close(timed_out(syn_sent)), CloseCause::connect_timeout);
+}
+
+TEST(ClassifyClose, UnknownErrorsStayUnknown) {
+  CloseEvidence evidence;
+  evidence.error = EINVAL;
+  EXPECT_EQ(classify_close(evidence), CloseCause::unknown);
+}
+
+TEST(CloseCauseNames, RoundTrip) {
+  for (int i = 0; i <= static_cast<int>(CloseCause::unknown); ++i) {
+    const auto cause = static_cast<CloseCause>(i);
+    EXPECT_EQ(close_cause_from_string(to_string(cause)), cause) << to_string(cause);
+  }
+  EXPECT_EQ(to_string(CloseCause::keepalive_timeout), "keepalive_timeout");
+  EXPECT_FALSE(close_cause_from_string("nope").has_value());
+}
+
+TEST(ErrnoName, NamesTheErrorsAConnectionEndsWith) {
+  EXPECT_EQ(errno_name(ETIMEDOUT), "ETIMEDOUT");
+  EXPECT_EQ(errno_name(EHOSTUNREACH), "EHOSTUNREACH");
+  EXPECT_EQ(errno_name(0), "EOF");
+  EXPECT_EQ(errno_name(4242), "errno 4242");
+}
+
+}  // namespace
+}  // namespace tcpka
