@@ -72,8 +72,10 @@ struct Detection {
   Millis latest{0};       // the bound with timer slack: bound * 1.125 + RTT + 50 ms
   int error = 0;          // errno the application sees; 0 means end of file
   CloseCause cause = CloseCause::unknown;
-  int probes = 0;           // keepalive or window probes that went unanswered
-  int retransmissions = 0;  // data or SYN retransmissions that went unanswered
+  // Keepalive or window probes, and data or SYN retransmissions, the kernel sends before
+  // it reports: unanswered, or answered by the RST that ends the connection.
+  int probes = 0;
+  int retransmissions = 0;
   std::string_view origin;  // what the times count from
   std::string explanation;  // the mechanism, with the numbers that decide it
 

@@ -44,13 +44,13 @@ struct TcpState {
   std::optional<int> backoff;
   // Timeouts of the oldest unacknowledged segment (retransmissions in a row).
   std::optional<int> retransmits;
-  std::optional<std::uint32_t> unacked;          // segments sent, not yet acknowledged
+  std::optional<std::uint32_t> unacked;            // segments sent, not yet acknowledged
   std::optional<std::uint32_t> total_retransmits;  // over the connection's life
-  std::optional<std::uint32_t> notsent_bytes;    // queued, not yet sent (Linux 4.6+)
-  std::optional<std::uint32_t> send_window;      // the peer's advertised window (Linux 5.4+)
-  std::optional<Millis> since_data_sent;         // time since data was last sent
-  std::optional<Millis> since_data_received;     // time since data was last received
-  std::optional<Millis> since_ack_received;      // time since the peer last acknowledged
+  std::optional<std::uint32_t> notsent_bytes;      // queued, not yet sent (Linux 4.6+)
+  std::optional<std::uint32_t> send_window;        // the peer's advertised window (Linux 5.4+)
+  std::optional<Millis> since_data_sent;           // time since data was last sent
+  std::optional<Millis> since_data_received;       // time since data was last received
+  std::optional<Millis> since_ack_received;        // time since the peer last acknowledged
 
   bool operator==(const TcpState&) const = default;
 };

@@ -89,7 +89,9 @@ Detection at_once(const Context& c, int error, CloseCause cause, std::string exp
                std::move(explanation));
 }
 
-std::string seconds(Millis duration) { return format_seconds(duration); }
+std::string seconds(Millis duration) {
+  return format_seconds(duration);
+}
 
 // --- keepalive on an idle connection ---------------------------------------------------
 
@@ -108,14 +110,16 @@ Detection keepalive_unanswered(const Context& c, int error, CloseCause cause) {
   std::string why = "keepalive probes at " + seconds(c.policy.idle) + ", then every " +
                     seconds(c.policy.interval) + "; ";
   if (c.user_timeout() && expiry.attempts != c.policy.count) {
-    why += "TCP_USER_TIMEOUT " + seconds(c.policy.user_timeout) + " overrides cnt=" +
-           std::to_string(c.policy.count) + ": the first timer run after it ends the " +
-           "connection, after " + std::to_string(expiry.attempts) + " unanswered probe(s)";
+    why += "TCP_USER_TIMEOUT " + seconds(c.policy.user_timeout) +
+           " overrides cnt=" + std::to_string(c.policy.count) +
+           ": the first timer run after it ends the " + "connection, after " +
+           std::to_string(expiry.attempts) + " unanswered probe(s)";
   } else {
     why += std::to_string(c.policy.count) + " unanswered probes end it at " +
            seconds(c.policy.idle) + " + " + std::to_string(c.policy.count) + "*" +
            seconds(c.policy.interval);
-    if (c.user_timeout()) why += " (TCP_USER_TIMEOUT " + seconds(c.policy.user_timeout) + " agrees)";
+    if (c.user_timeout())
+      why += " (TCP_USER_TIMEOUT " + seconds(c.policy.user_timeout) + " agrees)";
   }
   Detection d = found(expiry.at, c.with_slack(expiry.at), error, cause, kFromLastSegment, why);
   d.probes = expiry.attempts;
@@ -166,9 +170,10 @@ DataExpiry data_expiry(const Context& c) {
 Detection retransmissions_unanswered(const Context& c, int error, CloseCause cause) {
   const DataExpiry expiry = data_expiry(c);
   const Millis bound = data_time_bound(c);
-  std::string why = "keepalive waits while data is unacknowledged; after a tail-loss probe the "
-                    "data is retransmitted, the timeout doubling from the RTO to " +
-                    seconds(c.system.rto_max) + "; ";
+  std::string why =
+      "keepalive waits while data is unacknowledged; after a tail-loss probe the "
+      "data is retransmitted, the timeout doubling from the RTO to " +
+      seconds(c.system.rto_max) + "; ";
   if (c.user_timeout()) {
     why += "TCP_USER_TIMEOUT ends it " + seconds(bound) + " after the first retransmission";
   } else {
@@ -205,8 +210,9 @@ Detection window_probes(const Context& c, bool peer_answers, int error, CloseCau
   const Span rtos = rto_range(c.system, c.path);
   const auto early = detail::window_probe_expiry(window_rules(c, rtos.earliest, peer_answers));
   if (!early) {
-    return never("the peer's kernel answers every window probe and no TCP_USER_TIMEOUT is set: "
-                 "the connection waits for the window forever");
+    return never(
+        "the peer's kernel answers every window probe and no TCP_USER_TIMEOUT is set: "
+        "the connection waits for the window forever");
   }
   const auto late = detail::window_probe_expiry(window_rules(c, rtos.latest, peer_answers));
   std::string why = "the peer's window is shut; window probes double from the RTO to " +
@@ -217,9 +223,9 @@ Detection window_probes(const Context& c, bool peer_answers, int error, CloseCau
   } else {
     why += "tcp_retries2=" + std::to_string(c.system.retries2) + " unanswered probes end it";
   }
-  const CloseCause final_cause =
-      c.user_timeout() && cause == CloseCause::zero_window_timeout ? CloseCause::user_timeout
-                                                                   : cause;
+  const CloseCause final_cause = c.user_timeout() && cause == CloseCause::zero_window_timeout
+                                     ? CloseCause::user_timeout
+                                     : cause;
   Detection d = found(early->at, c.with_slack(late->at), error, final_cause, kFromWindowShut, why);
   d.probes = early->attempts;
   return d;
@@ -235,8 +241,8 @@ Detection syn_unanswered(const Context& c) {
   rules.rto_max = c.system.rto_max;
   rules.linear_rounds = c.system.syn_linear_timeouts;
   rules.max_retransmissions = c.system.syn_retries + c.system.syn_linear_timeouts;
-  rules.time_bound = detail::model_timeout(c.system.syn_retries, c.system.rto_initial,
-                                           c.system.rto_max);
+  rules.time_bound =
+      detail::model_timeout(c.system.syn_retries, c.system.rto_initial, c.system.rto_max);
   std::string why = "the SYN is retransmitted from a " + seconds(c.system.rto_initial) +
                     " timeout: tcp_syn_retries=" + std::to_string(c.system.syn_retries);
   if (c.system.syn_linear_timeouts > 0) {
@@ -283,7 +289,8 @@ Detection host_silent(const Context& c) {
       return keepalive_unanswered(c, ETIMEDOUT, CloseCause::keepalive_timeout);
     case Activity::sending:
       return retransmissions_unanswered(
-          c, ETIMEDOUT, c.user_timeout() ? CloseCause::user_timeout : CloseCause::retransmit_timeout);
+          c, ETIMEDOUT,
+          c.user_timeout() ? CloseCause::user_timeout : CloseCause::retransmit_timeout);
     case Activity::window_closed:
       return window_probes(c, false, ETIMEDOUT, CloseCause::zero_window_timeout);
     case Activity::connecting:
@@ -299,32 +306,39 @@ Detection host_rebooted(const Context& c) {
     return found(earliest, c.with_slack(latest), ECONNRESET, CloseCause::peer_reset, origin,
                  std::move(why));
   };
+  // The probe or retransmission that meets the RST counts as sent.
+  const auto probed = [](Detection d) {
+    d.probes = 1;
+    return d;
+  };
+  const auto retransmitted = [](Detection d) {
+    d.retransmissions = 1;
+    return d;
+  };
   switch (c.activity) {
     case Activity::idle:
     case Activity::receiving:
       if (!c.policy.keepalive) {
         return never("keepalive is off and nothing is sent: the rebooted peer is never asked");
       }
-      return first_segment(c.policy.idle, c.policy.idle, kFromLastSegment,
-                           "the first keepalive probe, at idle " + seconds(c.policy.idle) +
-                               ", is answered with RST");
+      return probed(first_segment(c.policy.idle, c.policy.idle, kFromLastSegment,
+                                  "the first keepalive probe, at idle " + seconds(c.policy.idle) +
+                                      ", is answered with RST"));
     case Activity::sending: {
       const Span rtos = rto_range(c.system, c.path);
-      const Millis earliest =
-          first_segment_after_failure(rtos.earliest, c.system, c.path).earliest;
+      const Millis earliest = first_segment_after_failure(rtos.earliest, c.system, c.path).earliest;
       const Millis latest = first_segment_after_failure(rtos.latest, c.system, c.path).latest;
-      return first_segment(earliest, latest, kFromFirstSend,
-                           c.system.tail_loss_probe
-                               ? "the tail-loss probe, within one RTO of the send, is answered "
-                                 "with RST"
-                               : "the first retransmission, one RTO after the send, is "
-                                 "answered with RST");
+      return retransmitted(first_segment(
+          earliest, latest, kFromFirstSend,
+          c.system.tail_loss_probe
+              ? "the tail-loss probe, within one RTO of the send, is answered with RST"
+              : "the first retransmission, one RTO after the send, is answered with RST"));
     }
     case Activity::window_closed: {
       const Span rtos = rto_range(c.system, c.path);
-      return first_segment(std::max(rtos.earliest, detail::kTcpRtoMinConstant),
-                           std::max(rtos.latest, detail::kTcpRtoMinConstant), kFromWindowShut,
-                           "the first window probe is answered with RST");
+      return probed(first_segment(std::max(rtos.earliest, detail::kTcpRtoMinConstant),
+                                  std::max(rtos.latest, detail::kTcpRtoMinConstant),
+                                  kFromWindowShut, "the first window probe is answered with RST"));
     }
     case Activity::connecting:
       return at_once(c, ECONNREFUSED, CloseCause::connect_refused,
@@ -355,8 +369,9 @@ Detection process_hung(const Context& c) {
   switch (c.activity) {
     case Activity::idle:
     case Activity::receiving:
-      return never("the peer's kernel answers every keepalive probe: only an application "
-                   "heartbeat finds a hung process");
+      return never(
+          "the peer's kernel answers every keepalive probe: only an application "
+          "heartbeat finds a hung process");
     case Activity::sending:
     case Activity::window_closed: {
       // The hung process stops reading; once its buffers fill, its window shuts.
@@ -365,8 +380,9 @@ Detection process_hung(const Context& c) {
       return d;
     }
     case Activity::connecting:
-      return never("the peer's kernel completes the handshake from its listen backlog: "
-                   "connect() succeeds");
+      return never(
+          "the peer's kernel completes the handshake from its listen backlog: "
+          "connect() succeeds");
   }
   return never("");
 }

@@ -22,7 +22,9 @@ Error bad_duration(std::string_view text, std::string_view why) {
                "'" + std::string(text) + "' is not a duration: " + std::string(why)};
 }
 
-bool is_digit(char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; }
+bool is_digit(char c) {
+  return std::isdigit(static_cast<unsigned char>(c)) != 0;
+}
 
 // One <digits>[.<digits>] prefix of `rest`, consumed. Empty digits mean "no number".
 struct Number {
@@ -33,11 +35,13 @@ struct Number {
 Number take_number(std::string_view& rest) {
   Number number;
   std::size_t i = 0;
-  while (i < rest.size() && is_digit(rest[i])) ++i;
+  while (i < rest.size() && is_digit(rest[i]))
+    ++i;
   number.whole = rest.substr(0, i);
   if (i < rest.size() && rest[i] == '.') {
     const std::size_t start = ++i;
-    while (i < rest.size() && is_digit(rest[i])) ++i;
+    while (i < rest.size() && is_digit(rest[i]))
+      ++i;
     number.fraction = rest.substr(start, i - start);
   }
   rest.remove_prefix(i);
@@ -126,7 +130,8 @@ std::string format_seconds(Millis duration) {
   if (fraction != 0) {
     std::string digits = std::to_string(fraction);
     digits.insert(0, 3 - digits.size(), '0');
-    while (digits.back() == '0') digits.pop_back();
+    while (digits.back() == '0')
+      digits.pop_back();
     text += "." + digits;
   }
   return text + "s";

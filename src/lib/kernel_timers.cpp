@@ -78,8 +78,8 @@ std::optional<Expiry> window_probe_expiry(const WindowProbeRules& rules) {
     // at tcp_retries2, the wait at rto_max).
     if (!rules.peer_answers) ++unanswered;
     if (backoff < rules.max_unanswered) ++backoff;
-    Millis wait = std::min(rules.first_timeout * (std::int64_t{1} << std::min(backoff, 30)),
-                           rules.rto_max);
+    Millis wait =
+        std::min(rules.first_timeout * (std::int64_t{1} << std::min(backoff, 30)), rules.rto_max);
     if (has_user_timeout) {
       // tcp_clamp_probe0_to_user_timeout().
       const Millis remaining = rules.user_timeout - (now - first_probe);

@@ -33,11 +33,11 @@ struct Expiry {
 struct RetransmissionRules {
   Millis first_retransmission{200};  // when the first timer-driven retransmission leaves
   bool bound_counts_from_first_retransmission = true;  // false: from time zero (SYN)
-  Millis rto{200};                      // the timeout in force then; it doubles after each
+  Millis rto{200};  // the timeout in force then; it doubles after each
   Millis rto_max{120'000};
-  int linear_rounds = 0;                // SYN_SENT: tcp_syn_linear_timeouts
-  int max_retransmissions = INT_MAX;    // SYN_SENT: tcp_syn_retries + linear_rounds
-  Millis time_bound{0};                 // model_timeout(...), or the user timeout
+  int linear_rounds = 0;                    // SYN_SENT: tcp_syn_linear_timeouts
+  int max_retransmissions = INT_MAX;        // SYN_SENT: tcp_syn_retries + linear_rounds
+  Millis time_bound{0};                     // model_timeout(...), or the user timeout
   bool time_bound_is_user_timeout = false;  // the kernel clamps its timer to it
 };
 Expiry retransmission_expiry(const RetransmissionRules& rules);

@@ -1,8 +1,8 @@
 // Policy validation, text form and resolution against the system's defaults.
+#include "tcpka/policy.h"
+
 #include <climits>
 #include <string>
-
-#include "tcpka/policy.h"
 
 #include "policy_rules.h"
 
@@ -44,9 +44,8 @@ Result<void> check_timing(std::string_view key, Millis value, Millis min, Millis
     const std::string unit =
         grain == Millis(1'000) ? "whole seconds" : "whole multiples of " + format_duration(grain);
     return invalid(given + ": " + std::string(limits.platform) + " sets " + std::string(option) +
-                   " in " + unit + " (try " +
-                   format_duration(below < min ? above : below) + " or " + format_duration(above) +
-                   ")");
+                   " in " + unit + " (try " + format_duration(below < min ? above : below) +
+                   " or " + format_duration(above) + ")");
   }
   return {};
 }
@@ -80,19 +79,21 @@ Result<void> validate_policy(const Policy& policy, const PolicyLimits& limits) {
     if (!r) return r;
   }
   if (policy.count && (*policy.count < limits.min_count || *policy.count > limits.max_count)) {
-    return invalid("cnt=" + std::to_string(*policy.count) + " is out of range: " +
-                   std::string(limits.count_option) + " accepts " +
+    return invalid("cnt=" + std::to_string(*policy.count) +
+                   " is out of range: " + std::string(limits.count_option) + " accepts " +
                    std::to_string(limits.min_count) + ".." + std::to_string(limits.max_count));
   }
   const UserTimeout& ut = policy.user_timeout;
-  if (ut.mode == UserTimeout::Mode::fixed && (ut.value < Millis(0) || ut.value > limits.max_user_timeout)) {
-    return invalid("ut=" + format_duration(ut.value) + " is out of range: " +
-                   std::string(limits.user_timeout_option) + " accepts 0.." +
+  if (ut.mode == UserTimeout::Mode::fixed &&
+      (ut.value < Millis(0) || ut.value > limits.max_user_timeout)) {
+    return invalid("ut=" + format_duration(ut.value) +
+                   " is out of range: " + std::string(limits.user_timeout_option) + " accepts 0.." +
                    format_duration(limits.max_user_timeout));
   }
   // With every timing given, ut=auto can be checked now; otherwise resolve() checks it.
   if (ut.mode == UserTimeout::Mode::automatic && policy.idle && policy.interval && policy.count) {
-    auto value = detail::automatic_user_timeout(*policy.idle, *policy.interval, *policy.count, limits);
+    auto value =
+        detail::automatic_user_timeout(*policy.idle, *policy.interval, *policy.count, limits);
     if (!value) return value.error();
   }
   return {};
@@ -133,9 +134,8 @@ std::string to_string(const Policy& policy) {
 }
 
 std::string to_string(const ResolvedPolicy& policy) {
-  const std::string ut = policy.user_timeout == Millis(0)
-                             ? "ut=off"
-                             : "ut=" + format_duration(policy.user_timeout);
+  const std::string ut =
+      policy.user_timeout == Millis(0) ? "ut=off" : "ut=" + format_duration(policy.user_timeout);
   if (!policy.keepalive) return "off," + ut;
   return "idle=" + format_duration(policy.idle) + ",intvl=" + format_duration(policy.interval) +
          ",cnt=" + std::to_string(policy.count) + "," + ut;
@@ -157,7 +157,8 @@ Result<ResolvedPolicy> resolve(const Policy& policy, const SystemDefaults& syste
       resolved.user_timeout = policy.user_timeout.value;
       break;
     case UserTimeout::Mode::automatic: {
-      auto value = detail::automatic_user_timeout(resolved.idle, resolved.interval, resolved.count, limits);
+      auto value =
+          detail::automatic_user_timeout(resolved.idle, resolved.interval, resolved.count, limits);
       if (!value) return value.error();
       resolved.user_timeout = *value;
       break;

@@ -141,8 +141,9 @@ class PolicyBuilder {
 Result<Policy> parse_syntax(std::string_view text) {
   const std::string_view trimmed = trim(text);
   if (trimmed.empty()) {
-    return syntax_error("the policy is empty: write e.g. idle=10s,intvl=5s,cnt=5,ut=auto, "
-                        "10:5:5, on or off");
+    return syntax_error(
+        "the policy is empty: write e.g. idle=10s,intvl=5s,cnt=5,ut=auto, "
+        "10:5:5, on or off");
   }
   PolicyBuilder builder;
   for (std::string_view raw : split(trimmed, ',')) {

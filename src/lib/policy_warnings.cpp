@@ -5,7 +5,9 @@
 namespace tcpka {
 namespace {
 
-std::string seconds(Millis duration) { return format_seconds(duration); }
+std::string seconds(Millis duration) {
+  return format_seconds(duration);
+}
 
 void keepalive_warnings(const Policy& asked, const ResolvedPolicy& policy,
                         std::vector<PolicyWarning>& warnings) {
@@ -22,8 +24,8 @@ void keepalive_warnings(const Policy& asked, const ResolvedPolicy& policy,
   }
   if (policy.user_timeout == Millis(0)) return;
 
-  const detail::Expiry expiry = detail::keepalive_expiry(
-      {policy.idle, policy.interval, policy.count, policy.user_timeout});
+  const detail::Expiry expiry =
+      detail::keepalive_expiry({policy.idle, policy.interval, policy.count, policy.user_timeout});
   if (expiry.attempts == 1 && policy.count > 1) {
     warnings.push_back(
         {"single_probe",
@@ -33,11 +35,11 @@ void keepalive_warnings(const Policy& asked, const ResolvedPolicy& policy,
              "packet kills a healthy connection; use ut=auto"});
   } else if (expiry.attempts != policy.count) {
     warnings.push_back(
-        {"count_ignored", "ut=" + seconds(policy.user_timeout) + " overrides cnt=" +
-                              std::to_string(policy.count) + ": an idle dead peer gets " +
-                              std::to_string(expiry.attempts) + " probes and is found after " +
-                              seconds(expiry.at) + ", not idle+intvl*cnt = " + seconds(give_up) +
-                              "; use ut=auto to pair them"});
+        {"count_ignored",
+         "ut=" + seconds(policy.user_timeout) + " overrides cnt=" + std::to_string(policy.count) +
+             ": an idle dead peer gets " + std::to_string(expiry.attempts) +
+             " probes and is found after " + seconds(expiry.at) +
+             ", not idle+intvl*cnt = " + seconds(give_up) + "; use ut=auto to pair them"});
   }
 }
 
@@ -58,8 +60,8 @@ std::vector<PolicyWarning> policy_warnings(const Policy& asked, const SystemDefa
   }
 
   if (policy.user_timeout == Millis(0)) {
-    const Millis retransmit_bound = detail::model_timeout(
-        system.retries2, detail::kTcpRtoMinConstant, system.rto_max);
+    const Millis retransmit_bound =
+        detail::model_timeout(system.retries2, detail::kTcpRtoMinConstant, system.rto_max);
     warnings.push_back({"no_user_timeout",
                         "no TCP_USER_TIMEOUT: a peer that dies while data is unacknowledged "
                         "is found only after tcp_retries2=" +

@@ -22,8 +22,7 @@ Result<Policy> with_automatic_user_timeout(NativeSocket socket, const Policy& po
                  "ut=auto needs idle, intvl and cnt: give them, this platform cannot read "
                  "them back from the socket"};
   }
-  auto user_timeout =
-      detail::automatic_user_timeout(*idle, *interval, *count, platform_limits());
+  auto user_timeout = detail::automatic_user_timeout(*idle, *interval, *count, platform_limits());
   if (!user_timeout) return user_timeout.error();
   Policy concrete = policy;
   concrete.user_timeout = UserTimeout::fixed(*user_timeout);

@@ -80,8 +80,7 @@ TEST_P(PeerEnd, NothingListeningIsARefusal) {
   EXPECT_EQ(classify_close(evidence), CloseCause::connect_refused);
 }
 
-INSTANTIATE_TEST_SUITE_P(Loopback, PeerEnd, testing::both_ip_versions(),
-                         testing::ip_version_name);
+INSTANTIATE_TEST_SUITE_P(Loopback, PeerEnd, testing::both_ip_versions(), testing::ip_version_name);
 
 }  // namespace
 }  // namespace tcpka

@@ -10,8 +10,8 @@
 #include <cerrno>
 
 #include "support/ip_versions.h"
-#include "support/printers.h"
 #include "support/loopback.h"
+#include "support/printers.h"
 #include "tcpka/system_defaults.h"
 
 namespace tcpka {
@@ -19,13 +19,16 @@ namespace {
 
 using testing::connect_over_loopback;
 
-Policy parsed(const char* text) { return *parse_policy(text); }
+Policy parsed(const char* text) {
+  return *parse_policy(text);
+}
 
 // What read_policy gives for a socket with `asked` applied on this host.
 Policy expected_in_force(const char* asked) {
   const ResolvedPolicy r = *resolve(parsed(asked), *read_system_defaults());
-  return Policy{r.keepalive, r.idle, r.interval, r.count,
-                r.user_timeout.count() == 0 ? UserTimeout::off() : UserTimeout::fixed(r.user_timeout)};
+  return Policy{
+      r.keepalive, r.idle, r.interval, r.count,
+      r.user_timeout.count() == 0 ? UserTimeout::off() : UserTimeout::fixed(r.user_timeout)};
 }
 
 class SocketOptions : public ::testing::TestWithParam<int> {
@@ -120,9 +123,10 @@ TEST(NotTcp, UdpSocketsAreRefused) {
 TEST(NotTcp, UnixSocketsAreRefused) {
   for (int type : {SOCK_STREAM, SOCK_DGRAM}) {
     net::UniqueFd fd(::socket(AF_UNIX, type | SOCK_CLOEXEC, 0));
-    expect_refused(fd.get(), EPROTOTYPE,
-                   "fd " + std::to_string(fd.get()) +
-                       " is a UNIX-domain socket; keepalive and TCP_USER_TIMEOUT apply only to TCP");
+    expect_refused(
+        fd.get(), EPROTOTYPE,
+        "fd " + std::to_string(fd.get()) +
+            " is a UNIX-domain socket; keepalive and TCP_USER_TIMEOUT apply only to TCP");
   }
 }
 

@@ -8,7 +8,9 @@
 
 namespace tcpka::testing {
 
-inline auto both_ip_versions() { return ::testing::Values(AF_INET, AF_INET6); }
+inline auto both_ip_versions() {
+  return ::testing::Values(AF_INET, AF_INET6);
+}
 
 inline std::string ip_version_name(const ::testing::TestParamInfo<int>& info) {
   return info.param == AF_INET ? "IPv4" : "IPv6";

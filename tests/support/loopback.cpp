@@ -60,8 +60,8 @@ net::UniqueFd listen_on_loopback(int family, const std::optional<Policy>& policy
     }
   }
   const sockaddr_storage address = loopback_address(family, 0);
-  if (::bind(listener.get(), reinterpret_cast<const sockaddr*>(&address),
-             address_length(family)) != 0) {
+  if (::bind(listener.get(), reinterpret_cast<const sockaddr*>(&address), address_length(family)) !=
+      0) {
     fail("bind");
   }
   if (::listen(listener.get(), 16) != 0) fail("listen");
@@ -151,22 +151,26 @@ Clock::time_point fill_peer_window(int fd, Millis limit) {
   if (::fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0) fail("fcntl");
   const std::vector<char> chunk(65536, 'x');
   const Clock::time_point deadline = Clock::now() + limit;
-  Clock::time_point last_queued = Clock::now();
+  // The send buffer keeps taking data after the window shuts, so the last write says
+  // little; the last moment the window was seen open (or data in flight) bounds the
+  // shut from below, which never makes a measurement look faster than it was.
+  Clock::time_point last_seen_open = Clock::now();
   while (Clock::now() < deadline) {
     const Clock::time_point before = Clock::now();
-    const ssize_t n = ::send(fd, chunk.data(), chunk.size(), MSG_NOSIGNAL);
-    if (n > 0) {
-      last_queued = before;
-      continue;
-    }
-    if (errno != EAGAIN) fail("send");
     auto state = read_tcp_state(fd);
-    if (state && state->send_window == 0u && state->unacked == 0u) {
+    if (!state) throw std::runtime_error(state.error().message);
+    if (state->send_window != 0u || state->unacked != 0u) {
+      last_seen_open = before;
+    } else if (state->notsent_bytes.value_or(0) > 0) {
       if (::fcntl(fd, F_SETFL, flags) != 0) fail("fcntl");
-      return last_queued;
+      return last_seen_open;
     }
-    pollfd waiting{fd, POLLOUT, 0};
-    ::poll(&waiting, 1, 5);
+    const ssize_t n = ::send(fd, chunk.data(), chunk.size(), MSG_NOSIGNAL);
+    if (n < 0 && errno != EAGAIN) fail("send");
+    if (n < 0) {
+      pollfd waiting{fd, POLLOUT, 0};
+      ::poll(&waiting, 1, 1);
+    }
   }
   throw std::runtime_error("the peer's window did not shut in time");
 }

@@ -54,7 +54,8 @@ struct Ending {
 std::optional<Ending> wait_for_end(int fd, Clock::time_point since, Millis limit);
 
 // Fills the peer's receive window: sends until the kernel reports the peer's window shut
-// with nothing in flight. Returns when the last byte was queued.
+// with nothing in flight and data waiting. Returns the last moment the window was seen
+// open: the shut happened after it.
 Clock::time_point fill_peer_window(int fd, Millis limit);
 
 }  // namespace tcpka::testing

@@ -7,7 +7,11 @@
 
 namespace tcpka {
 
-inline void PrintTo(const Policy& policy, std::ostream* out) { *out << to_string(policy); }
-inline void PrintTo(const ResolvedPolicy& policy, std::ostream* out) { *out << to_string(policy); }
+inline void PrintTo(const Policy& policy, std::ostream* out) {
+  *out << to_string(policy);
+}
+inline void PrintTo(const ResolvedPolicy& policy, std::ostream* out) {
+  *out << to_string(policy);
+}
 
 }  // namespace tcpka

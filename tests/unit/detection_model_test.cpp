@@ -29,7 +29,8 @@ TEST(Predict, LinuxDefaultsFindAnIdleDeadPeerAfter7875Seconds) {
 }
 
 TEST(Predict, TheSeedsTenFiveFiveIs35Seconds) {
-  const Detection d = predict(PeerFailure::host_silent, Activity::idle, keepalive(10, 5, 5), kLinux);
+  const Detection d =
+      predict(PeerFailure::host_silent, Activity::idle, keepalive(10, 5, 5), kLinux);
   EXPECT_EQ(d.earliest, Millis(35'000));
   EXPECT_EQ(d.probes, 5);
 }
@@ -46,7 +47,8 @@ TEST(Predict, LatestAddsTheTimerSlackTheRoundTripAndFiftyMilliseconds) {
 }
 
 TEST(Predict, ReceivingIsIdleToTheKernel) {
-  const Detection idle = predict(PeerFailure::host_silent, Activity::idle, keepalive(10, 5, 5), kLinux);
+  const Detection idle =
+      predict(PeerFailure::host_silent, Activity::idle, keepalive(10, 5, 5), kLinux);
   const Detection receiving =
       predict(PeerFailure::host_silent, Activity::receiving, keepalive(10, 5, 5), kLinux);
   EXPECT_EQ(idle.earliest, receiving.earliest);
@@ -67,8 +69,8 @@ TEST(Predict, UnackedDataToASilentPeerTakesRetriesTwo) {
   // 924.6 s counted from the first retransmission, which comes one tail-loss probe and
   // one RTO (0.204 s each here) after the send; at 0.408 s per doubling the 15th
   // retransmission is 928.488 s after the first.
-  const Detection d = predict(PeerFailure::host_silent, Activity::sending, keepalive(10, 5, 5),
-                              kLinux, kLoopback);
+  const Detection d =
+      predict(PeerFailure::host_silent, Activity::sending, keepalive(10, 5, 5), kLinux, kLoopback);
   ASSERT_TRUE(d.detected);
   EXPECT_EQ(d.cause, CloseCause::retransmit_timeout);
   EXPECT_EQ(d.error, ETIMEDOUT);
@@ -114,8 +116,8 @@ TEST(Predict, UserTimeoutReplacesTheKeepaliveCount) {
                                       keepalive(10, 5, 5, Millis(35'000)), kLinux);
   EXPECT_EQ(automatic.earliest, Millis(35'000));
   EXPECT_EQ(automatic.probes, 5);
-  const Detection below_idle = predict(PeerFailure::host_silent, Activity::idle,
-                                       keepalive(10, 5, 5, Millis(3'000)), kLinux);
+  const Detection below_idle =
+      predict(PeerFailure::host_silent, Activity::idle, keepalive(10, 5, 5, Millis(3'000)), kLinux);
   EXPECT_EQ(below_idle.earliest, Millis(15'000));
   EXPECT_EQ(below_idle.probes, 1);
 }
@@ -141,9 +143,9 @@ TEST(Predict, AHungPeerIsInvisibleToKeepalive) {
 }
 
 TEST(Predict, AHungPeerIsFoundByUserTimeoutOnlyWhileSending) {
-  EXPECT_FALSE(predict(PeerFailure::process_hung, Activity::sending, keepalive(10, 5, 5), kLinux,
-                       kLoopback)
-                   .detected);
+  EXPECT_FALSE(
+      predict(PeerFailure::process_hung, Activity::sending, keepalive(10, 5, 5), kLinux, kLoopback)
+          .detected);
   const Detection d = predict(PeerFailure::process_hung, Activity::sending,
                               keepalive(10, 5, 5, Millis(3'000)), kLinux, kLoopback);
   ASSERT_TRUE(d.detected);
@@ -158,10 +160,12 @@ TEST(Predict, ARebootedPeerAnswersTheFirstProbeWithReset) {
   EXPECT_EQ(d.earliest, Millis(10'000));
   EXPECT_EQ(d.error, ECONNRESET);
   EXPECT_EQ(d.cause, CloseCause::peer_reset);
+  EXPECT_EQ(d.probes, 1);  // the probe that met the RST
   const Detection sending = predict(PeerFailure::host_rebooted, Activity::sending,
                                     keepalive(10, 5, 5), kLinux, kLoopback);
   EXPECT_EQ(sending.earliest, Millis(2));  // the tail-loss probe
   EXPECT_LE(sending.latest, Millis(204 + 204 / 8 + 50));
+  EXPECT_EQ(sending.retransmissions, 1);
 }
 
 TEST(Predict, IcmpUnreachableEndsWithEhostunreach) {
@@ -182,8 +186,9 @@ TEST(Predict, AnExitedProcessIsSeenAtOnce) {
   EXPECT_EQ(idle.earliest, Millis(0));
   EXPECT_EQ(idle.error, 0);
   EXPECT_EQ(idle.cause, CloseCause::peer_closed);
-  EXPECT_EQ(predict(PeerFailure::process_exit, Activity::sending, keepalive(10, 5, 5), kLinux).cause,
-            CloseCause::peer_reset);
+  EXPECT_EQ(
+      predict(PeerFailure::process_exit, Activity::sending, keepalive(10, 5, 5), kLinux).cause,
+      CloseCause::peer_reset);
   EXPECT_EQ(
       predict(PeerFailure::process_exit, Activity::connecting, keepalive(10, 5, 5), kLinux).error,
       ECONNREFUSED);

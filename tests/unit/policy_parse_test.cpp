@@ -70,7 +70,8 @@ TEST(ParsePolicy, SyntaxRejections) {
   EXPECT_EQ(rejection("fast"),
             "unknown item 'fast': expected key=value (idle, intvl, cnt, ut), idle:intvl:cnt, on or "
             "off");
-  EXPECT_EQ(rejection("10:5"), "'10:5' is not nginx's idle:intvl:cnt form (it has exactly two colons)");
+  EXPECT_EQ(rejection("10:5"),
+            "'10:5' is not nginx's idle:intvl:cnt form (it has exactly two colons)");
   EXPECT_EQ(rejection("idle=10s,idle=20s"), "idle given twice");
   EXPECT_EQ(rejection("10:5:5,cnt=3"), "cnt given twice");
   EXPECT_EQ(rejection("ut=auto,ut=5s"), "ut given twice");
@@ -86,11 +87,13 @@ TEST(ParsePolicy, SyntaxRejections) {
 
 TEST(ParsePolicy, RangeRejectionsNameFieldValueAndRange) {
   EXPECT_EQ(rejection("idle=0"), "idle=0s is out of range: TCP_KEEPIDLE accepts 1s..32767s");
-  EXPECT_EQ(rejection("idle=32768"), "idle=32768s is out of range: TCP_KEEPIDLE accepts 1s..32767s");
+  EXPECT_EQ(rejection("idle=32768"),
+            "idle=32768s is out of range: TCP_KEEPIDLE accepts 1s..32767s");
   EXPECT_EQ(rejection("intvl=10h"), "intvl=10h is out of range: TCP_KEEPINTVL accepts 1s..32767s");
   EXPECT_EQ(rejection("cnt=0"), "cnt=0 is out of range: TCP_KEEPCNT accepts 1..127");
   EXPECT_EQ(rejection("cnt=128"), "cnt=128 is out of range: TCP_KEEPCNT accepts 1..127");
-  EXPECT_EQ(rejection("ut=25d"), "ut: '25d' is not a duration: unknown unit 'd' (use ms, s, m or h)");
+  EXPECT_EQ(rejection("ut=25d"),
+            "ut: '25d' is not a duration: unknown unit 'd' (use ms, s, m or h)");
   EXPECT_EQ(rejection("ut=600h"),
             "ut=600h is out of range: TCP_USER_TIMEOUT accepts 0..2147483647ms");
   EXPECT_EQ(rejection("idle=32767s,intvl=32767s,cnt=127,ut=auto"),

@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "tcpka/policy.h"
+
+#include <gtest/gtest.h>
 
 namespace tcpka {
 namespace {

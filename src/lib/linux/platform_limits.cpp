@@ -2,6 +2,8 @@
 
 namespace tcpka {
 
-const PolicyLimits& platform_limits() { return kLinuxLimits; }
+const PolicyLimits& platform_limits() {
+  return kLinuxLimits;
+}
 
 }  // namespace tcpka

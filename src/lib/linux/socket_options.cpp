@@ -16,18 +16,18 @@ namespace {
 // runs on the asked idle time. (Linux re-arms it on TCP_KEEPIDLE anyway; the order
 // keeps other platforms honest.)
 constexpr OptionDescriptor kLinuxOptions[] = {
-    {PolicyField::idle, IPPROTO_TCP, TCP_KEEPIDLE, "IPPROTO_TCP/TCP_KEEPIDLE",
-     OptionUnit::seconds},
+    {PolicyField::idle, IPPROTO_TCP, TCP_KEEPIDLE, "IPPROTO_TCP/TCP_KEEPIDLE", OptionUnit::seconds},
     {PolicyField::interval, IPPROTO_TCP, TCP_KEEPINTVL, "IPPROTO_TCP/TCP_KEEPINTVL",
      OptionUnit::seconds},
     {PolicyField::count, IPPROTO_TCP, TCP_KEEPCNT, "IPPROTO_TCP/TCP_KEEPCNT", OptionUnit::count},
     {PolicyField::user_timeout, IPPROTO_TCP, TCP_USER_TIMEOUT, "IPPROTO_TCP/TCP_USER_TIMEOUT",
      OptionUnit::milliseconds},
-    {PolicyField::keepalive, SOL_SOCKET, SO_KEEPALIVE, "SOL_SOCKET/SO_KEEPALIVE",
-     OptionUnit::flag},
+    {PolicyField::keepalive, SOL_SOCKET, SO_KEEPALIVE, "SOL_SOCKET/SO_KEEPALIVE", OptionUnit::flag},
 };
 
-std::string fd_text(int fd) { return "fd " + std::to_string(fd); }
+std::string fd_text(int fd) {
+  return "fd " + std::to_string(fd);
+}
 
 std::string family_name(int family) {
   switch (family) {
@@ -91,6 +91,8 @@ Result<void> apply_to_socket(NativeSocket fd, const Policy& policy) {
   return apply_option_table(fd, kLinuxOptions, policy);
 }
 
-Result<Policy> read_from_socket(NativeSocket fd) { return read_option_table(fd, kLinuxOptions); }
+Result<Policy> read_from_socket(NativeSocket fd) {
+  return read_option_table(fd, kLinuxOptions);
+}
 
 }  // namespace tcpka::detail

@@ -3,14 +3,14 @@
 // /proc/sys/net is resolved against the network namespace of the thread that opens the
 // file (unlike /proc/net, which follows the process's main thread), so a thread that
 // entered a lab namespace with setns() reads that namespace's values.
+#include "tcpka/system_defaults.h"
+
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <charconv>
 #include <string>
-
-#include "tcpka/system_defaults.h"
 
 namespace tcpka {
 namespace {
@@ -30,14 +30,16 @@ Result<SysctlValue> read_sysctl(const std::string& name) {
   if (fd < 0) {
     const int error = errno;
     if (error == ENOENT) return SysctlValue{0, true};
-    return errno_error(error, "cannot open " + path + ": " + std::generic_category().message(error));
+    return errno_error(error,
+                       "cannot open " + path + ": " + std::generic_category().message(error));
   }
   char buffer[64];
   const ssize_t length = ::read(fd, buffer, sizeof(buffer) - 1);
   const int error = errno;
   ::close(fd);
   if (length < 0) {
-    return errno_error(error, "cannot read " + path + ": " + std::generic_category().message(error));
+    return errno_error(error,
+                       "cannot read " + path + ": " + std::generic_category().message(error));
   }
   long long value = 0;
   const char* end = buffer + length;

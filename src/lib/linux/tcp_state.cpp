@@ -3,6 +3,8 @@
 // The kernel copies min(asked, its own) bytes of struct tcp_info and reports how many;
 // fields beyond that length did not exist in the running kernel and stay empty. Only
 // <linux/tcp.h> is included here: it and glibc's <netinet/tcp.h> both define tcp_info.
+#include "tcpka/tcp_state.h"
+
 #include <linux/tcp.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -12,7 +14,6 @@
 #include <string>
 
 #include "../platform.h"
-#include "tcpka/tcp_state.h"
 
 namespace tcpka {
 namespace {

@@ -8,7 +8,9 @@
 namespace tcpka::detail {
 namespace {
 
-std::string describe_errno(int error) { return std::generic_category().message(error); }
+std::string describe_errno(int error) {
+  return std::generic_category().message(error);
+}
 
 }  // namespace
 

@@ -5,7 +5,9 @@
 
 namespace tcpka::tools {
 
-TextTable::TextTable(std::vector<std::string> header) { rows_.push_back(std::move(header)); }
+TextTable::TextTable(std::vector<std::string> header) {
+  rows_.push_back(std::move(header));
+}
 
 void TextTable::add_row(std::vector<std::string> cells) {
   assert(cells.size() == rows_.front().size());

@@ -76,7 +76,8 @@ int run(const Options& options) {
   auto effective = resolve(*asked, *system);
   if (!effective) return fail(kName, "--policy: " + effective.error().message, kExitBadInput);
 
-  PolicyReport report = make_policy_report(*asked, *effective, *system, PathFacts{*rtt, std::nullopt});
+  PolicyReport report =
+      make_policy_report(*asked, *effective, *system, PathFacts{*rtt, std::nullopt});
   if (!options.fd_of.empty()) {
     auto live = probe_live_socket(options.fd_of, *asked, *effective);
     if (const auto* failure = std::get_if<Failure>(&live)) {

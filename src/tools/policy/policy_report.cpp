@@ -34,7 +34,9 @@ const Detection& find(const PolicyReport& report, PeerFailure failure, Activity 
   return kNone;
 }
 
-std::string on_off(bool on) { return on ? "on" : "off"; }
+std::string on_off(bool on) {
+  return on ? "on" : "off";
+}
 
 std::string user_timeout_text(Millis value) {
   return value.count() == 0 ? "off" : format_duration(value);
@@ -65,9 +67,9 @@ std::string system_line(const SystemDefaults& s) {
   std::string line = fmt::format(
       "tcp_keepalive_time={}  tcp_keepalive_intvl={}  tcp_keepalive_probes={}\n"
       "         tcp_retries2={}  tcp_syn_retries={}  tcp_syn_linear_timeouts={}  RTO {}..{}",
-      format_duration(s.keepalive_time), format_duration(s.keepalive_interval),
-      s.keepalive_probes, s.retries2, s.syn_retries, s.syn_linear_timeouts,
-      format_seconds(s.rto_min), format_seconds(s.rto_max));
+      format_duration(s.keepalive_time), format_duration(s.keepalive_interval), s.keepalive_probes,
+      s.retries2, s.syn_retries, s.syn_linear_timeouts, format_seconds(s.rto_min),
+      format_seconds(s.rto_max));
   for (const std::string& name : s.not_present) {
     line += fmt::format("\n         ({} is not in this kernel: its built-in value is used)", name);
   }
@@ -82,10 +84,10 @@ void append_explanations(const PolicyReport& report, std::string& text) {
       std::string counts;
       if (d.probes > 0) counts += fmt::format(", {} probes", d.probes);
       if (d.retransmissions > 0) counts += fmt::format(", {} retransmissions", d.retransmissions);
-      text += fmt::format("  {}, {}: {}..{} after {}, {} ({}{})\n", describe(p.failure),
-                          describe(p.activity), format_seconds(d.earliest),
-                          format_seconds(d.latest), d.origin, errno_name(d.error),
-                          to_string(d.cause), counts);
+      text +=
+          fmt::format("  {}, {}: {}..{} after {}, {} ({}{})\n", describe(p.failure),
+                      describe(p.activity), format_seconds(d.earliest), format_seconds(d.latest),
+                      d.origin, errno_name(d.error), to_string(d.cause), counts);
     } else {
       text += fmt::format("  {}, {}: never\n", describe(p.failure), describe(p.activity));
     }
@@ -123,7 +125,8 @@ std::string render_text(const PolicyReport& report, bool explain) {
   TextTable table({"peer", "idle", "receiving", "sending", "peer's window shut"});
   for (PeerFailure failure : kFailures) {
     std::vector<std::string> row{std::string(describe(failure))};
-    for (Activity activity : kColumns) row.push_back(cell(find(report, failure, activity)));
+    for (Activity activity : kColumns)
+      row.push_back(cell(find(report, failure, activity)));
     table.add_row(std::move(row));
   }
   text += table.render();
@@ -209,7 +212,8 @@ nlohmann::json render_json(const PolicyReport& report) {
                            {"matches", report.live->matches}};
   }
   json["predictions"] = nlohmann::json::array();
-  for (const Prediction& p : report.predictions) json["predictions"].push_back(prediction_json(p));
+  for (const Prediction& p : report.predictions)
+    json["predictions"].push_back(prediction_json(p));
   json["warnings"] = nlohmann::json::array();
   for (const PolicyWarning& w : report.warnings) {
     json["warnings"].push_back({{"id", w.id}, {"message", w.message}});
