@@ -389,68 +389,48 @@ Detection process_hung(const Context& c) {
 
 }  // namespace
 
+namespace {
+
+// Each enumerator's name for machines and phrase for people, in declaration order.
+struct Names {
+  std::string_view id;
+  std::string_view description;
+};
+
+constexpr Names kFailureNames[] = {
+    {"process_exit", "process exited"}, {"host_silent", "host crashed/cut off"},
+    {"host_rebooted", "host rebooted"}, {"unreachable", "ICMP unreachable"},
+    {"process_hung", "process hung"},
+};
+
+constexpr Names kActivityNames[] = {
+    {"idle", "idle"},
+    {"receiving", "receiving"},
+    {"sending", "sending"},
+    {"window_closed", "peer's window shut"},
+    {"connecting", "connecting"},
+};
+
+const Names& names(PeerFailure failure) {
+  return kFailureNames[static_cast<int>(failure)];
+}
+const Names& names(Activity activity) {
+  return kActivityNames[static_cast<int>(activity)];
+}
+
+}  // namespace
+
 std::string_view to_string(PeerFailure failure) {
-  switch (failure) {
-    case PeerFailure::process_exit:
-      return "process_exit";
-    case PeerFailure::host_silent:
-      return "host_silent";
-    case PeerFailure::host_rebooted:
-      return "host_rebooted";
-    case PeerFailure::unreachable:
-      return "unreachable";
-    case PeerFailure::process_hung:
-      return "process_hung";
-  }
-  return "unknown";
+  return names(failure).id;
 }
-
 std::string_view to_string(Activity activity) {
-  switch (activity) {
-    case Activity::idle:
-      return "idle";
-    case Activity::receiving:
-      return "receiving";
-    case Activity::sending:
-      return "sending";
-    case Activity::window_closed:
-      return "window_closed";
-    case Activity::connecting:
-      return "connecting";
-  }
-  return "unknown";
+  return names(activity).id;
 }
-
 std::string_view describe(PeerFailure failure) {
-  switch (failure) {
-    case PeerFailure::process_exit:
-      return "process exited";
-    case PeerFailure::host_silent:
-      return "host crashed/cut off";
-    case PeerFailure::host_rebooted:
-      return "host rebooted";
-    case PeerFailure::unreachable:
-      return "ICMP unreachable";
-    case PeerFailure::process_hung:
-      return "process hung";
-  }
-  return "unknown";
+  return names(failure).description;
 }
-
 std::string_view describe(Activity activity) {
-  switch (activity) {
-    case Activity::idle:
-      return "idle";
-    case Activity::receiving:
-      return "receiving";
-    case Activity::sending:
-      return "sending";
-    case Activity::window_closed:
-      return "peer's window shut";
-    case Activity::connecting:
-      return "connecting";
-  }
-  return "unknown";
+  return names(activity).description;
 }
 
 Detection predict(PeerFailure failure, Activity activity, const ResolvedPolicy& policy,

@@ -3,31 +3,13 @@
 namespace tcpka {
 
 std::string_view to_string(TcpConnectionState state) {
-  switch (state) {
-    case TcpConnectionState::established:
-      return "ESTABLISHED";
-    case TcpConnectionState::syn_sent:
-      return "SYN_SENT";
-    case TcpConnectionState::syn_received:
-      return "SYN_RECV";
-    case TcpConnectionState::fin_wait1:
-      return "FIN_WAIT1";
-    case TcpConnectionState::fin_wait2:
-      return "FIN_WAIT2";
-    case TcpConnectionState::time_wait:
-      return "TIME_WAIT";
-    case TcpConnectionState::closed:
-      return "CLOSE";
-    case TcpConnectionState::close_wait:
-      return "CLOSE_WAIT";
-    case TcpConnectionState::last_ack:
-      return "LAST_ACK";
-    case TcpConnectionState::listen:
-      return "LISTEN";
-    case TcpConnectionState::closing:
-      return "CLOSING";
-  }
-  return "UNKNOWN";
+  // The kernel's names (ss prints them), in the kernel's numbering from 1.
+  static constexpr std::string_view kNames[] = {
+      "ESTABLISHED", "SYN_SENT",   "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2", "TIME_WAIT",
+      "CLOSE",       "CLOSE_WAIT", "LAST_ACK", "LISTEN",    "CLOSING",
+  };
+  const int index = static_cast<int>(state) - 1;
+  return index >= 0 && index < 11 ? kNames[index] : "UNKNOWN";
 }
 
 }  // namespace tcpka

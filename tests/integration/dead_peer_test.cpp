@@ -10,8 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "support/ip_versions.h"
-#include "support/scenarios.h"
-#include "tcpka/errno_name.h"
+#include "support/scenario_expectations.h"
 
 namespace tcpka {
 namespace {
@@ -22,14 +21,6 @@ class DeadPeer : public ::testing::TestWithParam<int> {
  protected:
   int family() const { return GetParam(); }
 };
-
-void expect_within_prediction(const ScenarioRun& run) {
-  ASSERT_TRUE(run.predicted.detected);
-  EXPECT_TRUE(run.predicted.admits(run.measured.after))
-      << "measured " << format_seconds(run.measured.after) << ", predicted "
-      << format_seconds(run.predicted.earliest) << ".." << format_seconds(run.predicted.latest);
-  EXPECT_EQ(errno_name(run.measured.error), errno_name(run.predicted.error));
-}
 
 // The seed's experiment, shortened: probes at 1 s and 2 s, death at 3 s.
 TEST_P(DeadPeer, KeepaliveFindsASilentIdlePeer) {

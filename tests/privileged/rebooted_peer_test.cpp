@@ -7,7 +7,7 @@
 
 #include "support/ip_versions.h"
 #include "support/private_netns.h"
-#include "support/scenarios.h"
+#include "support/scenario_expectations.h"
 
 namespace tcpka {
 namespace {
@@ -22,10 +22,7 @@ class RebootedPeer : public ::testing::TestWithParam<int> {
 };
 
 void expect_reset_within_prediction(const ScenarioRun& run) {
-  EXPECT_EQ(run.measured.error, ECONNRESET);
-  EXPECT_TRUE(run.predicted.admits(run.measured.after))
-      << "measured " << format_seconds(run.measured.after) << ", predicted "
-      << format_seconds(run.predicted.earliest) << ".." << format_seconds(run.predicted.latest);
+  expect_within_prediction(run);
   EXPECT_EQ(run.classified, CloseCause::peer_reset);
 }
 

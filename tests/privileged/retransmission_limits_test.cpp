@@ -4,8 +4,7 @@
 
 #include "support/ip_versions.h"
 #include "support/private_netns.h"
-#include "support/scenarios.h"
-#include "tcpka/errno_name.h"
+#include "support/scenario_expectations.h"
 
 namespace tcpka {
 namespace {
@@ -18,13 +17,6 @@ class RetransmissionLimits : public ::testing::TestWithParam<int> {
     if (!can_create_network_namespaces()) GTEST_SKIP() << "needs root (CAP_SYS_ADMIN)";
   }
 };
-
-void expect_within_prediction(const ScenarioRun& run) {
-  EXPECT_TRUE(run.predicted.admits(run.measured.after))
-      << "measured " << format_seconds(run.measured.after) << ", predicted "
-      << format_seconds(run.predicted.earliest) << ".." << format_seconds(run.predicted.latest);
-  EXPECT_EQ(errno_name(run.measured.error), errno_name(run.predicted.error));
-}
 
 // tcp_retries2=3: 3 s counted from the first retransmission. With a 204 ms RTO the third
 // retransmission comes 2.856 s after the first, so the kernel waits a fourth round.
