@@ -4,8 +4,6 @@
 
 #include <cerrno>
 
-#include "tcpka/errno_name.h"
-
 namespace tcpka {
 namespace {
 
@@ -106,22 +104,6 @@ TEST(ClassifyClose, UnknownErrorsStayUnknown) {
   CloseEvidence evidence;
   evidence.error = EINVAL;
   EXPECT_EQ(classify_close(evidence), CloseCause::unknown);
-}
-
-TEST(CloseCauseNames, RoundTrip) {
-  for (int i = 0; i <= static_cast<int>(CloseCause::unknown); ++i) {
-    const auto cause = static_cast<CloseCause>(i);
-    EXPECT_EQ(close_cause_from_string(to_string(cause)), cause) << to_string(cause);
-  }
-  EXPECT_EQ(to_string(CloseCause::keepalive_timeout), "keepalive_timeout");
-  EXPECT_FALSE(close_cause_from_string("nope").has_value());
-}
-
-TEST(ErrnoName, NamesTheErrorsAConnectionEndsWith) {
-  EXPECT_EQ(errno_name(ETIMEDOUT), "ETIMEDOUT");
-  EXPECT_EQ(errno_name(EHOSTUNREACH), "EHOSTUNREACH");
-  EXPECT_EQ(errno_name(0), "EOF");
-  EXPECT_EQ(errno_name(4242), "errno 4242");
 }
 
 }  // namespace

@@ -210,11 +210,5 @@ TEST(Predict, ConnectToASilentHost) {
             Millis(2'500));
 }
 
-TEST(Predict, NamesAreStable) {
-  EXPECT_EQ(to_string(PeerFailure::host_silent), "host_silent");
-  EXPECT_EQ(to_string(Activity::window_closed), "window_closed");
-  EXPECT_EQ(describe(PeerFailure::process_hung), "process hung");
-}
-
 }  // namespace
 }  // namespace tcpka
