@@ -3,6 +3,7 @@
 
 #include <optional>
 #include <string_view>
+#include <system_error>
 
 #include "tcpka/tcp_state.h"
 
@@ -16,13 +17,13 @@ enum class CloseCause {
   retransmit_timeout,   // tcp_retries2 retransmissions went unanswered (no user timeout)
   zero_window_timeout,  // the peer's window stayed shut and tcp_retries2 window probes went
                         // unanswered (no user timeout)
-  unreachable,          // the connection ended on an ICMP unreachable (EHOSTUNREACH, ...)
+  unreachable,          // an ICMP unreachable ended it (EHOSTUNREACH, ENETUNREACH, ...)
   connect_timeout,      // connect(): the SYN was never answered
   connect_refused,      // connect(): the SYN was answered with RST
   heartbeat_timeout,    // the application's heartbeat went unanswered
   idle_timeout,         // the application closed a connection silent for too long
   slow_reader,          // the application closed a peer that stopped reading
-  local,                // this side closed the connection
+  local,                // this side closed or aborted it (ECONNABORTED: ss -K, SOCK_DESTROY)
   unknown,
 };
 
@@ -33,7 +34,7 @@ std::optional<CloseCause> close_cause_from_string(std::string_view text);
 // What an application knows when the kernel ends a connection.
 struct CloseEvidence {
   bool end_of_file = false;  // read() returned 0
-  int error = 0;             // errno from read, write, connect or SO_ERROR; 0 if none
+  std::error_code error;     // from read, write, connect or SO_ERROR; empty if none
   bool connecting = false;   // the connection was not yet established
   bool keepalive_armed = false;
   bool user_timeout_armed = false;

@@ -16,7 +16,10 @@
 //    tcp_retries2 unanswered probes, or once the window has been shut for the user
 //    timeout, answered or not;
 //  - connect() retransmits its SYN tcp_syn_retries (+ tcp_syn_linear_timeouts) times
-//    from a 1 s timeout, or gives up at the user timeout.
+//    from a 1 s timeout, or gives up at the user timeout;
+//  - an ICMP unreachable counts only when it quotes a segment from snd_una on: retransmitted
+//    data, not the keepalive and window probes (they carry snd_una - 1), so it changes
+//    the errno of a connection with data in flight only.
 // Kernel timers may fire late by up to an eighth of their delay, so `latest` is the
 // bound * 1.125 + RTT + 50 ms, as DESIGN.md's tolerance says.
 #pragma once
@@ -24,6 +27,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <system_error>
 
 #include "tcpka/close_cause.h"
 #include "tcpka/duration.h"
@@ -37,7 +41,7 @@ enum class PeerFailure {
   process_exit,   // its process exited or was killed; its kernel still answers
   host_silent,    // its host crashed, lost its cable or sits behind a black hole
   host_rebooted,  // its host came back without the connection: it answers with RST
-  unreachable,    // a router answers for it with ICMP host unreachable
+  unreachable,    // a router answers everything sent to it with ICMP host unreachable
   process_hung,   // its process is stopped or deadlocked; its kernel still answers
 };
 
@@ -58,11 +62,11 @@ std::string_view describe(Activity activity);    // "sending (data unacked)"
 
 // Facts about the path that the kernel's timers depend on.
 struct PathFacts {
-  Millis rtt{1};  // round-trip time between the two hosts
+  Millis rtt{1};  // round-trip time between the two hosts (negative counts as zero)
   // The connection's retransmission timeout (TCP_INFO's rto) when known. Without it the
-  // model spans every RTO the path can have: the minimum plus up to a jiffy (HZ=100)
-  // plus twice the RTT. It matters: whether tcp_retries2 ends the connection at its
-  // n-th or (n+1)-th retransmission turns on a few milliseconds of RTO.
+  // model spans the RTOs a path of this RTT gets: the minimum plus twice the RTT, plus
+  // 1 to 10 ms of rounding up to a jiffy. It matters: whether tcp_retries2 ends the
+  // connection at its n-th or (n+1)-th retransmission turns on a few milliseconds.
   std::optional<Millis> rto;
 };
 
@@ -70,7 +74,7 @@ struct Detection {
   bool detected = false;  // false: the kernel never reports it (the times are zero)
   Millis earliest{0};     // the kernel's bound
   Millis latest{0};       // the bound with timer slack: bound * 1.125 + RTT + 50 ms
-  int error = 0;          // errno the application sees; 0 means end of file
+  std::error_code error;  // what the application sees; empty: end of file
   CloseCause cause = CloseCause::unknown;
   // Keepalive or window probes, and data or SYN retransmissions, the kernel sends before
   // it reports: unanswered, or answered by the RST that ends the connection.

@@ -2,11 +2,13 @@
 #pragma once
 
 #include <string>
+#include <system_error>
 
 namespace tcpka {
 
-// "ETIMEDOUT" for ETIMEDOUT; "EOF" for 0 (how tcpka reports an orderly end); "errno N"
-// for a value outside the set a TCP connection can end with.
-std::string errno_name(int error);
+// "ETIMEDOUT" for timed_out, whatever the platform's own code for it; "EOF" for no
+// error (how tcpka reports an orderly end); "errno N" outside the set a TCP connection
+// can end with.
+std::string errno_name(std::error_code error);
 
 }  // namespace tcpka

@@ -3,9 +3,10 @@
 // Text forms, all read by parse_policy:
 //   idle=10s,intvl=5s,cnt=5,ut=auto   keys: idle, intvl|interval, cnt|count, ut|user_timeout
 //   10:5:5  30m::10  :5:               nginx's so_keepalive: idle:intvl:cnt, empty = system's
-//   off   on   off,ut=30s  10:5:5,ut=auto
+//   off   on   off,ut=30s  10:5:5,ut=auto  ut=30s
 // A number without a unit is seconds, except for ut, which needs a unit because the
 // kernel's own unit for it is milliseconds. ut=auto means idle + intvl * cnt.
+// Giving idle, intvl or cnt turns keepalive on; `ut` alone leaves SO_KEEPALIVE alone.
 #pragma once
 
 #include <optional>
@@ -30,19 +31,24 @@ struct UserTimeout {
   };
 
   Mode mode = Mode::unset;
-  Millis value{0};  // meaningful when mode == fixed
+  Millis value{0};  // meaningful when mode == fixed, and then positive
 
   static UserTimeout off() { return {Mode::off, Millis(0)}; }
   static UserTimeout automatic() { return {Mode::automatic, Millis(0)}; }
-  static UserTimeout fixed(Millis value) { return {Mode::fixed, value}; }
+  // A zero timeout is no timeout: fixed(0) is off().
+  static UserTimeout fixed(Millis value) {
+    return value.count() == 0 ? off() : UserTimeout{Mode::fixed, value};
+  }
 
-  bool operator==(const UserTimeout&) const = default;
+  bool operator==(const UserTimeout& other) const {
+    return mode == other.mode && (mode != Mode::fixed || value == other.value);
+  }
 };
 
-// The four keepalive numbers and the user timeout. An empty field means "the system's
-// default" when applying, and "cannot be read on this platform" when reading back.
+// What to ask of a socket: the four keepalive numbers and the user timeout. An empty
+// field is left as the socket has it (for a new socket, the system's default).
 struct Policy {
-  bool keepalive = true;           // SO_KEEPALIVE
+  std::optional<bool> keepalive;   // SO_KEEPALIVE
   std::optional<Millis> idle;      // TCP_KEEPIDLE: silence before the first probe
   std::optional<Millis> interval;  // TCP_KEEPINTVL: between unanswered probes
   std::optional<int> count;        // TCP_KEEPCNT: unanswered probes before giving up
@@ -51,7 +57,8 @@ struct Policy {
   bool operator==(const Policy&) const = default;
 };
 
-// A policy with every field decided: what a socket would have in force.
+// Every field decided: what a socket has in force (read_policy), or would have once a
+// Policy is applied to a new one (resolve).
 struct ResolvedPolicy {
   bool keepalive = false;
   Millis idle{0};
@@ -85,16 +92,21 @@ const PolicyLimits& platform_limits();
 Result<Policy> parse_policy(std::string_view text, const PolicyLimits& limits = platform_limits());
 
 // Checks every given field against `limits`; the error names the field, the value and
-// the allowed range.
+// the allowed range. Also refuses ut=auto with keepalive off: there are no timings to
+// pair it with.
 Result<void> validate_policy(const Policy& policy, const PolicyLimits& limits = platform_limits());
 
 // The canonical text form, which parse_policy reads back to an equal Policy:
-// "idle=10s,intvl=5s,cnt=5,ut=auto", "on", "off", "off,ut=30s".
+// "idle=10s,intvl=5s,cnt=5,ut=auto", "on", "off", "off,ut=30s", "ut=30s". A policy that
+// asks for nothing (which the parser never makes) is "".
 std::string to_string(const Policy& policy);
 std::string to_string(const ResolvedPolicy& policy);
+// "auto", "off", "35s"; "" when unset.
+std::string to_string(const UserTimeout& user_timeout);
 
-// Fills every empty field from `system` and computes ut=auto. Fails when ut=auto comes
-// out above the platform's maximum user timeout.
+// What a new socket has once `policy` is applied: empty fields from `system` (keepalive
+// off, no user timeout: a new socket's defaults), ut=auto computed. Fails for a policy
+// validate_policy() refuses, and when ut=auto comes out above the platform's maximum.
 Result<ResolvedPolicy> resolve(const Policy& policy, const SystemDefaults& system,
                                const PolicyLimits& limits = platform_limits());
 

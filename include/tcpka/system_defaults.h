@@ -21,9 +21,9 @@ struct SystemDefaults {
   Millis rto_min{200};                // net.ipv4.tcp_rto_min_us (Linux 6.11+), TCP_RTO_MIN
   Millis rto_max{120'000};            // net.ipv4.tcp_rto_max_ms (Linux 6.15+), TCP_RTO_MAX
   Millis rto_initial{1'000};          // TCP_TIMEOUT_INIT, the SYN's first timeout (constant)
-  // net.ipv4.tcp_early_retrans >= 3: unacknowledged data gets a tail-loss probe before its
-  // first timeout, which delays that timeout (and the retries2 and user-timeout clocks
-  // that start with it) by up to one RTO.
+  // net.ipv4.tcp_early_retrans 3 or 4, with net.ipv4.tcp_sack: unacknowledged data gets a
+  // tail-loss probe before its first timeout, which delays that timeout (and the
+  // retries2 and user-timeout clocks that start with it) by up to one RTO.
   bool tail_loss_probe = true;
 
   // Sysctls this kernel does not have; their fields hold the kernel's built-in constant.

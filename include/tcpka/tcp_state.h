@@ -7,8 +7,8 @@
 #include <string_view>
 
 #include "tcpka/duration.h"
+#include "tcpka/native_socket.h"
 #include "tcpka/result.h"
-#include "tcpka/socket_options.h"
 
 namespace tcpka {
 

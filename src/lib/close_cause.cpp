@@ -28,20 +28,20 @@ constexpr std::array<std::pair<CloseCause, std::string_view>, 14> kNames{{
 // keeps these counters after it ends a connection (measured on 6.18): retransmits after a
 // retransmission timeout, probes after keepalive, and the unsent bytes after a window
 // timeout, whose backoff it resets. Taken earlier, unacked and backoff tell the same.
-enum class Activity { unknown, data_in_flight, window_probing, keepalive_probing };
+enum class TimerAtWork { unknown, retransmission, window_probe, keepalive };
 
-Activity activity_of(const std::optional<TcpState>& state) {
-  if (!state) return Activity::unknown;
+TimerAtWork timer_at_work(const std::optional<TcpState>& state) {
+  if (!state) return TimerAtWork::unknown;
   if (state->unacked.value_or(0) > 0 || state->retransmits.value_or(0) > 0) {
-    return Activity::data_in_flight;
+    return TimerAtWork::retransmission;
   }
   // Data waits unsent with nothing in flight only behind a shut window (keepalive never
   // runs while data waits).
   if (state->notsent_bytes.value_or(0) > 0 || state->backoff.value_or(0) > 0) {
-    return Activity::window_probing;
+    return TimerAtWork::window_probe;
   }
-  if (state->probes.value_or(0) > 0) return Activity::keepalive_probing;
-  return Activity::unknown;
+  if (state->probes.value_or(0) > 0) return TimerAtWork::keepalive;
+  return TimerAtWork::unknown;
 }
 
 bool is_connecting(const CloseEvidence& evidence) {
@@ -51,16 +51,16 @@ bool is_connecting(const CloseEvidence& evidence) {
 
 CloseCause classify_timeout(const CloseEvidence& evidence) {
   if (is_connecting(evidence)) return CloseCause::connect_timeout;
-  switch (activity_of(evidence.last_state)) {
-    case Activity::data_in_flight:
+  switch (timer_at_work(evidence.last_state)) {
+    case TimerAtWork::retransmission:
       return evidence.user_timeout_armed ? CloseCause::user_timeout
                                          : CloseCause::retransmit_timeout;
-    case Activity::window_probing:
+    case TimerAtWork::window_probe:
       return evidence.user_timeout_armed ? CloseCause::user_timeout
                                          : CloseCause::zero_window_timeout;
-    case Activity::keepalive_probing:
+    case TimerAtWork::keepalive:
       return CloseCause::keepalive_timeout;
-    case Activity::unknown:
+    case TimerAtWork::unknown:
       break;
   }
   // No counters to go by: an idle connection can only time out through keepalive.
@@ -87,23 +87,19 @@ std::optional<CloseCause> close_cause_from_string(std::string_view text) {
 
 CloseCause classify_close(const CloseEvidence& evidence) {
   if (evidence.end_of_file) return CloseCause::peer_closed;
-  switch (evidence.error) {
-    case ETIMEDOUT:
-      return classify_timeout(evidence);
-    case ECONNRESET:
-    case EPIPE:
-    case ECONNABORTED:
-      return CloseCause::peer_reset;
-    case ECONNREFUSED:
-      return CloseCause::connect_refused;
-    case EHOSTUNREACH:
-    case ENETUNREACH:
-    case EHOSTDOWN:
-    case ENETDOWN:
-      return CloseCause::unreachable;
-    default:
-      return CloseCause::unknown;
+  const std::error_code& error = evidence.error;
+  // Compared as conditions, so that a platform's own codes (Winsock's) match too.
+  if (error == std::errc::timed_out) return classify_timeout(evidence);
+  if (error == std::errc::connection_reset || error == std::errc::broken_pipe) {
+    return CloseCause::peer_reset;
   }
+  if (error == std::errc::connection_refused) return CloseCause::connect_refused;
+  if (error == std::errc::connection_aborted) return CloseCause::local;
+  if (error == std::errc::host_unreachable || error == std::errc::network_unreachable ||
+      error == std::errc::network_down || error.value() == EHOSTDOWN) {
+    return CloseCause::unreachable;
+  }
+  return CloseCause::unknown;
 }
 
 }  // namespace tcpka

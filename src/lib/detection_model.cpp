@@ -4,9 +4,7 @@
 #include "tcpka/detection_model.h"
 
 #include <algorithm>
-#include <cerrno>
 #include <string>
-#include <vector>
 
 #include "kernel_timers.h"
 
@@ -19,39 +17,47 @@ constexpr std::string_view kFromWindowShut = "the peer's window shutting";
 constexpr std::string_view kFromConnect = "connect()";
 constexpr std::string_view kFromFailure = "the failure";
 
-// The RTOs the connection may have: the one measured, or every millisecond from the
-// smallest (rto_min + 1 ms: the kernel's RTO is srtt + max(4 * mdev, rto_min), rounded
-// up to a jiffy) to the largest (rto_min + 2 * RTT + 10 ms, a jiffy at HZ=100). The give-up
-// time is not monotonic in the RTO, so the model tries them all.
-std::vector<Millis> possible_rtos(const SystemDefaults& system, const PathFacts& path) {
-  if (path.rto) return {*path.rto};
-  std::vector<Millis> rtos;
-  for (Millis rto = system.rto_min + Millis(1); rto <= system.rto_min + 2 * path.rtt + Millis(10);
-       rto += Millis(1)) {
-    rtos.push_back(rto);
-  }
-  return rtos;
-}
+const std::error_code kEndOfFile{};
+const std::error_code kTimedOut = std::make_error_code(std::errc::timed_out);
+const std::error_code kReset = std::make_error_code(std::errc::connection_reset);
+const std::error_code kRefused = std::make_error_code(std::errc::connection_refused);
+const std::error_code kUnreachable = std::make_error_code(std::errc::host_unreachable);
 
-// When the first segment after a failure leaves a sender with unacknowledged data: the
-// tail-loss probe, after 2 * RTT + 2 jiffies with several segments in flight or after
-// 2 * RTT + 200 ms with one (never after the RTO); without tail-loss probes, the RTO.
 struct Span {
   Millis earliest;
   Millis latest;
 };
 
-// The smallest and largest of possible_rtos(), for the timers that grow with the RTO.
-Span rto_range(const SystemDefaults& system, const PathFacts& path) {
-  const std::vector<Millis> rtos = possible_rtos(system, path);
-  return {rtos.front(), rtos.back()};
+// The RTOs a path may give a connection: the one measured, or those from the smallest
+// (rto_min + 1 ms: the kernel's RTO is srtt + max(4 * mdev, rto_min), rounded up to a
+// jiffy) to the largest (rto_min + 2 * RTT + 10 ms, a jiffy at HZ=100).
+Span rto_span(const SystemDefaults& system, const PathFacts& path) {
+  if (path.rto && *path.rto > Millis(0)) return {*path.rto, *path.rto};
+  const Millis rtt = std::max(path.rtt, Millis(0));
+  return {system.rto_min + Millis(1), system.rto_min + 2 * rtt + Millis(10)};
 }
 
+// Calls `visit` for RTOs across `span`: every millisecond of a narrow span, 64 even
+// steps and both ends of a wide one. The retransmission give-up time is not monotonic
+// in the RTO (a few milliseconds decide whether another doubling is needed), so the
+// model does not trust the ends alone.
+template <class Visit>
+void for_each_rto(Span span, Visit visit) {
+  const Millis step = std::max(Millis(1), (span.latest - span.earliest) / 64);
+  for (Millis rto = span.earliest; rto < span.latest; rto += step)
+    visit(rto);
+  visit(span.latest);
+}
+
+// When the first segment after a failure leaves a sender with unacknowledged data: the
+// tail-loss probe, after 2 * RTT + 2 ms with several segments in flight or after
+// 2 * RTT + rto_min with one (never after the RTO); without tail-loss probes, the RTO.
 Span first_segment_after_failure(Millis rto, const SystemDefaults& system, const PathFacts& path) {
   if (!system.tail_loss_probe) return {rto, rto};
-  const Millis several = 2 * path.rtt + Millis(2);
-  const Millis one = std::min(2 * path.rtt + detail::kTcpRtoMinConstant, rto);
-  return {std::min(several, one), one};
+  const Millis rtt = std::max(path.rtt, Millis(0));
+  const Millis one_segment = std::min(2 * rtt + system.rto_min, rto);
+  const Millis several_segments = std::min(2 * rtt + Millis(2), one_segment);
+  return {several_segments, one_segment};
 }
 
 struct Context {
@@ -61,7 +67,9 @@ struct Context {
   Activity activity;
 
   bool user_timeout() const { return policy.user_timeout > Millis(0); }
-  Millis with_slack(Millis bound) const { return bound + bound / 8 + path.rtt + Millis(50); }
+  Millis with_slack(Millis bound) const {
+    return bound + bound / 8 + std::max(path.rtt, Millis(0)) + Millis(50);
+  }
 };
 
 Detection never(std::string explanation) {
@@ -70,7 +78,7 @@ Detection never(std::string explanation) {
   return d;
 }
 
-Detection found(Millis earliest, Millis latest, int error, CloseCause cause,
+Detection found(Millis earliest, Millis latest, std::error_code error, CloseCause cause,
                 std::string_view origin, std::string explanation) {
   Detection d;
   d.detected = true;
@@ -84,44 +92,42 @@ Detection found(Millis earliest, Millis latest, int error, CloseCause cause,
 }
 
 // Something the peer's side sends right away (FIN, RST, ICMP): one trip, no timer.
-Detection at_once(const Context& c, int error, CloseCause cause, std::string explanation) {
+Detection at_once(const Context& c, std::error_code error, CloseCause cause,
+                  std::string explanation) {
   return found(Millis(0), c.with_slack(Millis(0)), error, cause, kFromFailure,
                std::move(explanation));
 }
 
-std::string seconds(Millis duration) {
-  return format_seconds(duration);
-}
-
 // --- keepalive on an idle connection ---------------------------------------------------
 
-Detection keepalive_off(const Context& c) {
-  std::string why = "keepalive is off and nothing is sent: the connection stays ESTABLISHED";
-  if (c.user_timeout()) why += " (TCP_USER_TIMEOUT alone sends no probes)";
-  return never(why);
-}
-
-// Probes to a peer that never answers them (silent) or answers with ICMP (unreachable).
-Detection keepalive_unanswered(const Context& c, int error, CloseCause cause) {
-  if (!c.policy.keepalive) return keepalive_off(c);
-  const detail::KeepaliveRules rules{c.policy.idle, c.policy.interval, c.policy.count,
-                                     c.policy.user_timeout};
-  const detail::Expiry expiry = detail::keepalive_expiry(rules);
-  std::string why = "keepalive probes at " + seconds(c.policy.idle) + ", then every " +
-                    seconds(c.policy.interval) + "; ";
+// Probes to a peer that never answers them. A router's ICMP unreachable for a probe is
+// ignored (the probe's sequence number is snd_una - 1, outside what tcp_v4_err accepts),
+// so this covers an unreachable peer as well.
+Detection keepalive_unanswered(const Context& c) {
+  if (!c.policy.keepalive) {
+    std::string why = "keepalive is off and nothing is sent: the connection stays ESTABLISHED";
+    if (c.user_timeout()) why += " (TCP_USER_TIMEOUT alone sends no probes)";
+    return never(why);
+  }
+  const detail::Expiry expiry = detail::keepalive_expiry(
+      {c.policy.idle, c.policy.interval, c.policy.count, c.policy.user_timeout});
+  std::string why = "keepalive probes at " + format_seconds(c.policy.idle) + ", then every " +
+                    format_seconds(c.policy.interval) + "; ";
   if (c.user_timeout() && expiry.attempts != c.policy.count) {
-    why += "TCP_USER_TIMEOUT " + seconds(c.policy.user_timeout) +
+    why += "TCP_USER_TIMEOUT " + format_seconds(c.policy.user_timeout) +
            " overrides cnt=" + std::to_string(c.policy.count) +
-           ": the first timer run after it ends the " + "connection, after " +
+           ": the first timer run after it ends the connection, after " +
            std::to_string(expiry.attempts) + " unanswered probe(s)";
   } else {
     why += std::to_string(c.policy.count) + " unanswered probes end it at " +
-           seconds(c.policy.idle) + " + " + std::to_string(c.policy.count) + "*" +
-           seconds(c.policy.interval);
-    if (c.user_timeout())
-      why += " (TCP_USER_TIMEOUT " + seconds(c.policy.user_timeout) + " agrees)";
+           format_seconds(c.policy.idle) + " + " + std::to_string(c.policy.count) + "*" +
+           format_seconds(c.policy.interval);
+    if (c.user_timeout()) {
+      why += " (TCP_USER_TIMEOUT " + format_seconds(c.policy.user_timeout) + " agrees)";
+    }
   }
-  Detection d = found(expiry.at, c.with_slack(expiry.at), error, cause, kFromLastSegment, why);
+  Detection d = found(expiry.at, c.with_slack(expiry.at), kTimedOut, CloseCause::keepalive_timeout,
+                      kFromLastSegment, why);
   d.probes = expiry.attempts;
   return d;
 }
@@ -139,15 +145,14 @@ Millis data_time_bound(const Context& c) {
 // RTOs and tail-loss probe delays: the first timer-driven retransmission follows the
 // probe by one RTO and starts the kernel's clock.
 struct DataExpiry {
-  detail::Expiry earliest;
+  detail::Expiry earliest{Millis::max(), 0};
   Millis latest{0};
   Span first_retransmission{Millis::max(), Millis(0)};
 };
 
 DataExpiry data_expiry(const Context& c) {
   DataExpiry result;
-  result.earliest.at = Millis::max();
-  for (Millis rto : possible_rtos(c.system, c.path)) {
+  for_each_rto(rto_span(c.system, c.path), [&](Millis rto) {
     const Span probe = first_segment_after_failure(rto, c.system, c.path);
     for (Millis probe_delay : {probe.earliest, probe.latest}) {
       detail::RetransmissionRules rules;
@@ -163,42 +168,58 @@ DataExpiry data_expiry(const Context& c) {
       first.earliest = std::min(first.earliest, rules.first_retransmission);
       first.latest = std::max(first.latest, rules.first_retransmission);
     }
-  }
+  });
   return result;
 }
 
-Detection retransmissions_unanswered(const Context& c, int error, CloseCause cause) {
+std::string data_explanation(const Context& c) {
+  std::string why =
+      "keepalive waits while data is unacknowledged; after a tail-loss probe the data is "
+      "retransmitted, the timeout doubling from the RTO to " +
+      format_seconds(c.system.rto_max) + "; ";
+  if (c.user_timeout()) {
+    return why + "TCP_USER_TIMEOUT ends it " + format_seconds(c.policy.user_timeout) +
+           " after the first retransmission";
+  }
+  return why + "tcp_retries2=" + std::to_string(c.system.retries2) +
+         " ends it at the first timeout " + format_seconds(data_time_bound(c)) +
+         " or more after the first retransmission";
+}
+
+Detection retransmissions_unanswered(const Context& c) {
+  const DataExpiry expiry = data_expiry(c);
+  const CloseCause cause =
+      c.user_timeout() ? CloseCause::user_timeout : CloseCause::retransmit_timeout;
+  Detection d = found(expiry.earliest.at, c.with_slack(expiry.latest), kTimedOut, cause,
+                      kFromFirstSend, data_explanation(c));
+  d.retransmissions = expiry.earliest.attempts;
+  return d;
+}
+
+// Retransmitted data is in the window tcp_v4_err accepts: the router's ICMP for it is
+// stored (a soft error, reported in place of ETIMEDOUT) and undoes the backoff of the
+// retransmission it answers (RFC 6069). Retransmissions then come every RTO, as often as
+// the router's ICMP rate limit answers them, and the end comes soon after the bound.
+Detection retransmissions_answered_by_icmp(const Context& c) {
   const DataExpiry expiry = data_expiry(c);
   const Millis bound = data_time_bound(c);
-  std::string why =
-      "keepalive waits while data is unacknowledged; after a tail-loss probe the "
-      "data is retransmitted, the timeout doubling from the RTO to " +
-      seconds(c.system.rto_max) + "; ";
-  if (c.user_timeout()) {
-    why += "TCP_USER_TIMEOUT ends it " + seconds(bound) + " after the first retransmission";
-  } else {
-    why += "tcp_retries2=" + std::to_string(c.system.retries2) + " ends it at the first timeout " +
-           seconds(bound) + " or more after the first retransmission";
-  }
-  Millis earliest = expiry.earliest.at;
-  Millis latest = expiry.latest;
-  if (error == EHOSTUNREACH) {
-    // An ICMP error for a retransmission undoes its backoff (RFC 6069): retransmissions
-    // come every RTO and the end comes right after the time bound.
-    const Span rtos = rto_range(c.system, c.path);
-    earliest = std::min(earliest, expiry.first_retransmission.earliest + bound);
-    latest = std::max(latest, expiry.first_retransmission.latest + bound + rtos.latest);
-  }
-  Detection d = found(earliest, c.with_slack(latest), error, cause, kFromFirstSend, why);
-  d.retransmissions = expiry.earliest.attempts;
+  const Span rtos = rto_span(c.system, c.path);
+  const Millis latest =
+      std::max(expiry.latest, expiry.first_retransmission.latest + bound + rtos.latest);
+  Detection d = found(expiry.first_retransmission.earliest + bound, c.with_slack(latest),
+                      kUnreachable, CloseCause::unreachable, kFromFirstSend,
+                      data_explanation(c) +
+                          "; each retransmission's ICMP unreachable is stored and reported, and "
+                          "undoes its backoff (RFC 6069)");
+  d.retransmissions = 0;  // as many as the router's ICMP rate limit lets through
   return d;
 }
 
 // --- a shut receive window ---------------------------------------------------------------
 
-detail::WindowProbeRules window_rules(const Context& c, Millis first_timeout, bool answers) {
+detail::WindowProbeRules window_rules(const Context& c, Millis rto, bool answers) {
   detail::WindowProbeRules rules;
-  rules.first_timeout = std::max(first_timeout, detail::kTcpRtoMinConstant);
+  rules.first_timeout = std::max(rto, detail::kTcpRtoMinConstant);  // tcp_probe0_base()
   rules.rto_max = c.system.rto_max;
   rules.max_unanswered = c.system.retries2;
   rules.peer_answers = answers;
@@ -206,28 +227,29 @@ detail::WindowProbeRules window_rules(const Context& c, Millis first_timeout, bo
   return rules;
 }
 
-Detection window_probes(const Context& c, bool peer_answers, int error, CloseCause cause) {
-  const Span rtos = rto_range(c.system, c.path);
+// Window probes to a peer that answers them (a hung process) or never does (a silent or
+// unreachable host: the probes carry snd_una - 1, so ICMP for them is ignored too).
+Detection window_probes(const Context& c, bool peer_answers) {
+  const Span rtos = rto_span(c.system, c.path);
   const auto early = detail::window_probe_expiry(window_rules(c, rtos.earliest, peer_answers));
   if (!early) {
     return never(
-        "the peer's kernel answers every window probe and no TCP_USER_TIMEOUT is set: "
-        "the connection waits for the window forever");
+        "the peer's kernel answers every window probe and no TCP_USER_TIMEOUT is set: the "
+        "connection waits for the window forever");
   }
   const auto late = detail::window_probe_expiry(window_rules(c, rtos.latest, peer_answers));
   std::string why = "the peer's window is shut; window probes double from the RTO to " +
-                    seconds(c.system.rto_max) + "; ";
+                    format_seconds(c.system.rto_max) + "; ";
   if (c.user_timeout()) {
     why += "TCP_USER_TIMEOUT ends it once the window has been shut " +
-           seconds(c.policy.user_timeout) + " from the first probe";
+           format_seconds(c.policy.user_timeout) + " from the first probe";
   } else {
     why += "tcp_retries2=" + std::to_string(c.system.retries2) + " unanswered probes end it";
   }
-  const CloseCause final_cause = c.user_timeout() && cause == CloseCause::zero_window_timeout
-                                     ? CloseCause::user_timeout
-                                     : cause;
-  Detection d = found(early->at, c.with_slack(late->at), error, final_cause, kFromWindowShut, why);
-  d.probes = early->attempts;
+  const CloseCause cause =
+      c.user_timeout() ? CloseCause::user_timeout : CloseCause::zero_window_timeout;
+  Detection d = found(early->at, c.with_slack(late->at), kTimedOut, cause, kFromWindowShut, why);
+  d.probes = peer_answers ? 0 : early->attempts;
   return d;
 }
 
@@ -243,7 +265,7 @@ Detection syn_unanswered(const Context& c) {
   rules.max_retransmissions = c.system.syn_retries + c.system.syn_linear_timeouts;
   rules.time_bound =
       detail::model_timeout(c.system.syn_retries, c.system.rto_initial, c.system.rto_max);
-  std::string why = "the SYN is retransmitted from a " + seconds(c.system.rto_initial) +
+  std::string why = "the SYN is retransmitted from a " + format_seconds(c.system.rto_initial) +
                     " timeout: tcp_syn_retries=" + std::to_string(c.system.syn_retries);
   if (c.system.syn_linear_timeouts > 0) {
     why += " after tcp_syn_linear_timeouts=" + std::to_string(c.system.syn_linear_timeouts) +
@@ -253,10 +275,11 @@ Detection syn_unanswered(const Context& c) {
   if (c.user_timeout()) {
     rules.time_bound = c.policy.user_timeout;
     rules.time_bound_is_user_timeout = true;
-    why += ", or TCP_USER_TIMEOUT " + seconds(c.policy.user_timeout) + ", whichever ends first";
+    why +=
+        ", or TCP_USER_TIMEOUT " + format_seconds(c.policy.user_timeout) + ", whichever ends first";
   }
   const detail::Expiry expiry = detail::retransmission_expiry(rules);
-  Detection d = found(expiry.at, c.with_slack(expiry.at), ETIMEDOUT, CloseCause::connect_timeout,
+  Detection d = found(expiry.at, c.with_slack(expiry.at), kTimedOut, CloseCause::connect_timeout,
                       kFromConnect, why);
   d.retransmissions = expiry.attempts;
   return d;
@@ -268,99 +291,93 @@ Detection process_exit(const Context& c) {
   switch (c.activity) {
     case Activity::idle:
     case Activity::receiving:
-      return at_once(c, 0, CloseCause::peer_closed,
+      return at_once(c, kEndOfFile, CloseCause::peer_closed,
                      "the peer's kernel sends FIN when its process exits: read() returns 0");
     case Activity::sending:
     case Activity::window_closed:
-      return at_once(c, ECONNRESET, CloseCause::peer_reset,
+      return at_once(c, kReset, CloseCause::peer_reset,
                      "the peer's kernel answers data for an exited process, or a close with "
                      "unread data, with RST");
     case Activity::connecting:
-      return at_once(c, ECONNREFUSED, CloseCause::connect_refused,
+      return at_once(c, kRefused, CloseCause::connect_refused,
                      "nothing listens: the peer's kernel answers the SYN with RST");
   }
   return never("");
 }
 
-Detection host_silent(const Context& c) {
+// Where people expect EHOSTUNREACH from a router's ICMP, say why it does not come.
+Detection noting_ignored_icmp(Detection d) {
+  if (d.detected) {
+    d.explanation +=
+        "; the router's ICMP unreachable for each probe is ignored (a probe's sequence number, "
+        "snd_una - 1, is outside the window tcp_v4_err accepts), so the error is ETIMEDOUT";
+  }
+  return d;
+}
+
+// A host that crashed or lost its cable, and a router's ICMP unreachable for it, look
+// alike to every timer but retransmission: only retransmitted data is answered by ICMP
+// that the kernel accepts.
+Detection host_gone(const Context& c, bool icmp) {
   switch (c.activity) {
     case Activity::idle:
     case Activity::receiving:
-      return keepalive_unanswered(c, ETIMEDOUT, CloseCause::keepalive_timeout);
+      return icmp ? noting_ignored_icmp(keepalive_unanswered(c)) : keepalive_unanswered(c);
     case Activity::sending:
-      return retransmissions_unanswered(
-          c, ETIMEDOUT,
-          c.user_timeout() ? CloseCause::user_timeout : CloseCause::retransmit_timeout);
+      return icmp ? retransmissions_answered_by_icmp(c) : retransmissions_unanswered(c);
     case Activity::window_closed:
-      return window_probes(c, false, ETIMEDOUT, CloseCause::zero_window_timeout);
+      return icmp ? noting_ignored_icmp(window_probes(c, /*peer_answers=*/false))
+                  : window_probes(c, /*peer_answers=*/false);
     case Activity::connecting:
+      if (icmp) {
+        return at_once(c, kUnreachable, CloseCause::unreachable,
+                       "an ICMP unreachable for a SYN ends connect() at once");
+      }
       return syn_unanswered(c);
   }
   return never("");
 }
 
-// The rebooted host answers the first segment that reaches it with RST.
+// The rebooted host answers the first segment that reaches it with RST; that probe or
+// retransmission counts as sent.
 Detection host_rebooted(const Context& c) {
-  const auto first_segment = [&](Millis earliest, Millis latest, std::string_view origin,
-                                 std::string why) {
-    return found(earliest, c.with_slack(latest), ECONNRESET, CloseCause::peer_reset, origin,
+  const Span rtos = rto_span(c.system, c.path);
+  const auto reset = [&](Millis earliest, Millis latest, std::string_view origin, std::string why) {
+    return found(earliest, c.with_slack(latest), kReset, CloseCause::peer_reset, origin,
                  std::move(why));
-  };
-  // The probe or retransmission that meets the RST counts as sent.
-  const auto probed = [](Detection d) {
-    d.probes = 1;
-    return d;
-  };
-  const auto retransmitted = [](Detection d) {
-    d.retransmissions = 1;
-    return d;
   };
   switch (c.activity) {
     case Activity::idle:
-    case Activity::receiving:
+    case Activity::receiving: {
       if (!c.policy.keepalive) {
         return never("keepalive is off and nothing is sent: the rebooted peer is never asked");
       }
-      return probed(first_segment(c.policy.idle, c.policy.idle, kFromLastSegment,
-                                  "the first keepalive probe, at idle " + seconds(c.policy.idle) +
-                                      ", is answered with RST"));
+      Detection d = reset(c.policy.idle, c.policy.idle, kFromLastSegment,
+                          "the first keepalive probe, at idle " + format_seconds(c.policy.idle) +
+                              ", is answered with RST");
+      d.probes = 1;
+      return d;
+    }
     case Activity::sending: {
-      const Span rtos = rto_range(c.system, c.path);
-      const Millis earliest = first_segment_after_failure(rtos.earliest, c.system, c.path).earliest;
-      const Millis latest = first_segment_after_failure(rtos.latest, c.system, c.path).latest;
-      return retransmitted(first_segment(
-          earliest, latest, kFromFirstSend,
-          c.system.tail_loss_probe
-              ? "the tail-loss probe, within one RTO of the send, is answered with RST"
-              : "the first retransmission, one RTO after the send, is answered with RST"));
+      Detection d =
+          reset(first_segment_after_failure(rtos.earliest, c.system, c.path).earliest,
+                first_segment_after_failure(rtos.latest, c.system, c.path).latest, kFromFirstSend,
+                c.system.tail_loss_probe
+                    ? "the tail-loss probe, within one RTO of the send, is answered with RST"
+                    : "the first retransmission, one RTO after the send, is answered with RST");
+      d.retransmissions = 1;
+      return d;
     }
     case Activity::window_closed: {
-      const Span rtos = rto_range(c.system, c.path);
-      return probed(first_segment(std::max(rtos.earliest, detail::kTcpRtoMinConstant),
-                                  std::max(rtos.latest, detail::kTcpRtoMinConstant),
-                                  kFromWindowShut, "the first window probe is answered with RST"));
+      Detection d = reset(std::max(rtos.earliest, detail::kTcpRtoMinConstant),
+                          std::max(rtos.latest, detail::kTcpRtoMinConstant), kFromWindowShut,
+                          "the first window probe is answered with RST");
+      d.probes = 1;
+      return d;
     }
     case Activity::connecting:
-      return at_once(c, ECONNREFUSED, CloseCause::connect_refused,
+      return at_once(c, kRefused, CloseCause::connect_refused,
                      "nothing listens yet: the SYN is answered with RST");
-  }
-  return never("");
-}
-
-// ICMP host unreachable is a soft error for an established connection: it is recorded
-// and reported when a timer ends the connection, in place of ETIMEDOUT.
-Detection unreachable(const Context& c) {
-  switch (c.activity) {
-    case Activity::idle:
-    case Activity::receiving:
-      return keepalive_unanswered(c, EHOSTUNREACH, CloseCause::unreachable);
-    case Activity::sending:
-      return retransmissions_unanswered(c, EHOSTUNREACH, CloseCause::unreachable);
-    case Activity::window_closed:
-      return window_probes(c, false, EHOSTUNREACH, CloseCause::unreachable);
-    case Activity::connecting:
-      return at_once(c, EHOSTUNREACH, CloseCause::unreachable,
-                     "an ICMP unreachable for a SYN ends connect() at once");
   }
   return never("");
 }
@@ -370,26 +387,19 @@ Detection process_hung(const Context& c) {
     case Activity::idle:
     case Activity::receiving:
       return never(
-          "the peer's kernel answers every keepalive probe: only an application "
-          "heartbeat finds a hung process");
+          "the peer's kernel answers every keepalive probe: only an application heartbeat "
+          "finds a hung process");
     case Activity::sending:
-    case Activity::window_closed: {
+    case Activity::window_closed:
       // The hung process stops reading; once its buffers fill, its window shuts.
-      Detection d = window_probes(c, true, ETIMEDOUT, CloseCause::user_timeout);
-      d.probes = 0;  // every probe is answered
-      return d;
-    }
+      return window_probes(c, /*peer_answers=*/true);
     case Activity::connecting:
       return never(
-          "the peer's kernel completes the handshake from its listen backlog: "
-          "connect() succeeds");
+          "the peer's kernel completes the handshake from its listen backlog: connect() "
+          "succeeds");
   }
   return never("");
 }
-
-}  // namespace
-
-namespace {
 
 // Each enumerator's name for machines and phrase for people, in declaration order.
 struct Names {
@@ -440,11 +450,11 @@ Detection predict(PeerFailure failure, Activity activity, const ResolvedPolicy& 
     case PeerFailure::process_exit:
       return process_exit(context);
     case PeerFailure::host_silent:
-      return host_silent(context);
+      return host_gone(context, /*icmp=*/false);
     case PeerFailure::host_rebooted:
       return host_rebooted(context);
     case PeerFailure::unreachable:
-      return unreachable(context);
+      return host_gone(context, /*icmp=*/true);
     case PeerFailure::process_hung:
       return process_hung(context);
   }

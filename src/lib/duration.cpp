@@ -18,8 +18,7 @@ struct Unit {
 constexpr Unit kUnits[] = {{"ms", 1}, {"h", 3'600'000}, {"m", 60'000}, {"s", 1'000}};
 
 Error bad_duration(std::string_view text, std::string_view why) {
-  return Error{std::make_error_code(std::errc::invalid_argument),
-               "'" + std::string(text) + "' is not a duration: " + std::string(why)};
+  return invalid_argument("'" + std::string(text) + "' is not a duration: " + std::string(why));
 }
 
 bool is_digit(char c) {
@@ -67,11 +66,16 @@ std::int64_t to_millis(const Number& number, std::int64_t unit_millis) {
   }
   total *= unit_millis;
   if (total > kMaxMillis) return -1;
-  // The fraction contributes fraction_digits * unit / 10^k, which must be exact.
+  // The fraction contributes fraction_digits * unit / 10^k, which must be exact. Trailing
+  // zeros change nothing; beyond nine significant digits no unit (at most 3.6e6 ms) can
+  // make a whole millisecond, and the products below would overflow.
+  std::string_view fraction = number.fraction;
+  while (!fraction.empty() && fraction.back() == '0')
+    fraction.remove_suffix(1);
+  if (fraction.size() > 9) return -1;
   std::int64_t numerator = 0;
   std::int64_t denominator = 1;
-  for (char c : number.fraction) {
-    if (denominator > kMaxMillis) return -1;
+  for (char c : fraction) {
     numerator = numerator * 10 + (c - '0');
     denominator *= 10;
   }

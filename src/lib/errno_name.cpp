@@ -37,12 +37,15 @@ constexpr std::pair<int, const char*> kNames[] = {
 
 }  // namespace
 
-std::string errno_name(int error) {
-  if (error == 0) return "EOF";
-  for (const auto& [value, name] : kNames) {
-    if (value == error) return name;
+std::string errno_name(std::error_code error) {
+  if (!error) return "EOF";
+  const std::error_condition condition = error.default_error_condition();
+  if (condition.category() == std::generic_category()) {
+    for (const auto& [value, name] : kNames) {
+      if (value == condition.value()) return name;
+    }
   }
-  return "errno " + std::to_string(error);
+  return "errno " + std::to_string(error.value());
 }
 
 }  // namespace tcpka

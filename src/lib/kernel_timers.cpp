@@ -29,7 +29,7 @@ Millis model_timeout(int boundary, Millis rto_base, Millis rto_max) {
 Expiry retransmission_expiry(const RetransmissionRules& rules) {
   Millis now = rules.first_retransmission;
   const Millis stamp = rules.bound_counts_from_first_retransmission ? now : Millis(0);
-  Millis rto = rules.rto;
+  Millis rto = std::max(rules.rto, kImmediately);  // a zero RTO would never advance time
   int retransmissions = 0;
   while (true) {
     // tcp_write_timeout(), which runs at each fire before retransmitting.
@@ -63,7 +63,8 @@ std::optional<Expiry> window_probe_expiry(const WindowProbeRules& rules) {
   const bool has_user_timeout = rules.user_timeout > Millis(0);
   if (rules.peer_answers && !has_user_timeout) return std::nullopt;
 
-  Millis now = rules.first_timeout;
+  const Millis base = std::max(rules.first_timeout, kImmediately);
+  Millis now = base;
   const Millis first_probe = now;  // icsk_probes_tstamp: the first run of the timer
   int unanswered = 0;
   int backoff = 0;
@@ -90,17 +91,18 @@ std::optional<Expiry> window_probe_expiry(const WindowProbeRules& rules) {
 }
 
 Expiry keepalive_expiry(const KeepaliveRules& rules) {
+  const Millis interval = std::max(rules.interval, kImmediately);
   if (rules.user_timeout <= Millis(0)) {
-    return {rules.idle + rules.interval * rules.count, rules.count};
+    return {rules.idle + interval * rules.count, rules.count};
   }
   // The timer runs at idle + k * interval and ends the connection at the first run with
   // at least one probe out (k >= 1) and idle + k * interval >= the user timeout.
   std::int64_t probes = 1;
-  if (rules.user_timeout > rules.idle + rules.interval) {
+  if (rules.user_timeout > rules.idle + interval) {
     const Millis beyond_idle = rules.user_timeout - rules.idle;
-    probes = (beyond_idle + rules.interval - Millis(1)) / rules.interval;
+    probes = (beyond_idle + interval - Millis(1)) / interval;
   }
-  return {rules.idle + rules.interval * probes, static_cast<int>(probes)};
+  return {rules.idle + interval * probes, static_cast<int>(probes)};
 }
 
 }  // namespace tcpka::detail

@@ -16,7 +16,7 @@ Result<void> check_tcp_socket(NativeSocket socket);
 // its user timeout is not automatic, and check_tcp_socket(socket) succeeded.
 Result<void> apply_to_socket(NativeSocket socket, const Policy& policy);
 
-// Reads every field the platform can read. Precondition: check_tcp_socket succeeded.
-Result<Policy> read_from_socket(NativeSocket socket);
+// Reads what the socket has in force. Precondition: check_tcp_socket succeeded.
+Result<ResolvedPolicy> read_from_socket(NativeSocket socket);
 
 }  // namespace tcpka::detail

@@ -8,6 +8,8 @@
 
 namespace tcpka {
 
+// The limits of every platform are data about it, not code that runs on it: they live
+// here so that a policy can be checked for a platform other than the one running.
 const PolicyLimits kLinuxLimits{
     .platform = "Linux",
     .min_idle = Millis(1'000),
@@ -26,16 +28,12 @@ const PolicyLimits kLinuxLimits{
 
 namespace {
 
-Error invalid(std::string message) {
-  return Error{std::make_error_code(std::errc::invalid_argument), std::move(message)};
-}
-
 Result<void> check_timing(std::string_view key, Millis value, Millis min, Millis max,
                           std::string_view option, const PolicyLimits& limits) {
-  const std::string given = std::string(key) + "=" + format_duration(value);
+  const auto given = [&] { return std::string(key) + "=" + format_duration(value); };
   if (value < min || value > max) {
-    return invalid(given + " is out of range: " + std::string(option) + " accepts " +
-                   format_duration(min) + ".." + format_duration(max));
+    return invalid_argument(given() + " is out of range: " + std::string(option) + " accepts " +
+                            format_duration(min) + ".." + format_duration(max));
   }
   const Millis grain = limits.timing_granularity;
   if (value % grain != Millis(0)) {
@@ -43,9 +41,10 @@ Result<void> check_timing(std::string_view key, Millis value, Millis min, Millis
     const Millis above = below + grain;
     const std::string unit =
         grain == Millis(1'000) ? "whole seconds" : "whole multiples of " + format_duration(grain);
-    return invalid(given + ": " + std::string(limits.platform) + " sets " + std::string(option) +
-                   " in " + unit + " (try " + format_duration(below < min ? above : below) +
-                   " or " + format_duration(above) + ")");
+    return invalid_argument(given() + ": " + std::string(limits.platform) + " sets " +
+                            std::string(option) + " in " + unit + " (try " +
+                            format_duration(below < min ? above : below) + " or " +
+                            format_duration(above) + ")");
   }
   return {};
 }
@@ -58,9 +57,9 @@ Result<Millis> automatic_user_timeout(Millis idle, Millis interval, int count,
                                       const PolicyLimits& limits) {
   const Millis value = idle + interval * count;
   if (value > limits.max_user_timeout) {
-    return invalid("ut=auto is idle+intvl*cnt = " + format_duration(value) + ", above " +
-                   std::string(limits.user_timeout_option) + "'s maximum " +
-                   format_duration(limits.max_user_timeout));
+    return invalid_argument("ut=auto is idle+intvl*cnt = " + format_duration(value) + ", above " +
+                            std::string(limits.user_timeout_option) + "'s maximum " +
+                            format_duration(limits.max_user_timeout));
   }
   return value;
 }
@@ -79,16 +78,22 @@ Result<void> validate_policy(const Policy& policy, const PolicyLimits& limits) {
     if (!r) return r;
   }
   if (policy.count && (*policy.count < limits.min_count || *policy.count > limits.max_count)) {
-    return invalid("cnt=" + std::to_string(*policy.count) +
-                   " is out of range: " + std::string(limits.count_option) + " accepts " +
-                   std::to_string(limits.min_count) + ".." + std::to_string(limits.max_count));
+    return invalid_argument("cnt=" + std::to_string(*policy.count) +
+                            " is out of range: " + std::string(limits.count_option) + " accepts " +
+                            std::to_string(limits.min_count) + ".." +
+                            std::to_string(limits.max_count));
   }
   const UserTimeout& ut = policy.user_timeout;
   if (ut.mode == UserTimeout::Mode::fixed &&
       (ut.value < Millis(0) || ut.value > limits.max_user_timeout)) {
-    return invalid("ut=" + format_duration(ut.value) +
-                   " is out of range: " + std::string(limits.user_timeout_option) + " accepts 0.." +
-                   format_duration(limits.max_user_timeout));
+    return invalid_argument("ut=" + format_duration(ut.value) +
+                            " is out of range: " + std::string(limits.user_timeout_option) +
+                            " accepts 0.." + format_duration(limits.max_user_timeout));
+  }
+  if (ut.mode == UserTimeout::Mode::automatic && policy.keepalive == false) {
+    return invalid_argument(
+        "ut=auto pairs the user timeout with keepalive's timings; with keepalive off, give "
+        "ut a duration");
   }
   // With every timing given, ut=auto can be checked now; otherwise resolve() checks it.
   if (ut.mode == UserTimeout::Mode::automatic && policy.idle && policy.interval && policy.count) {
@@ -99,24 +104,23 @@ Result<void> validate_policy(const Policy& policy, const PolicyLimits& limits) {
   return {};
 }
 
-namespace {
-
-std::string user_timeout_text(const UserTimeout& ut) {
+std::string to_string(const UserTimeout& ut) {
   switch (ut.mode) {
     case UserTimeout::Mode::unset:
       return "";
     case UserTimeout::Mode::off:
-      return "ut=off";
+      return "off";
     case UserTimeout::Mode::automatic:
-      return "ut=auto";
+      return "auto";
     case UserTimeout::Mode::fixed:
-      return "ut=" + format_duration(ut.value);
+      return format_duration(ut.value);
   }
   return "";
 }
 
+namespace {
+
 void append_item(std::string& text, const std::string& item) {
-  if (item.empty()) return;
   if (!text.empty()) text += ',';
   text += item;
 }
@@ -125,17 +129,20 @@ void append_item(std::string& text, const std::string& item) {
 
 std::string to_string(const Policy& policy) {
   std::string text;
-  if (!policy.keepalive) append_item(text, "off");
+  const bool timings = policy.idle || policy.interval || policy.count;
+  if (policy.keepalive == false) append_item(text, "off");
+  if (policy.keepalive == true && !timings) append_item(text, "on");
   if (policy.idle) append_item(text, "idle=" + format_duration(*policy.idle));
   if (policy.interval) append_item(text, "intvl=" + format_duration(*policy.interval));
   if (policy.count) append_item(text, "cnt=" + std::to_string(*policy.count));
-  append_item(text, user_timeout_text(policy.user_timeout));
-  return text.empty() ? "on" : text;
+  if (policy.user_timeout.mode != UserTimeout::Mode::unset) {
+    append_item(text, "ut=" + to_string(policy.user_timeout));
+  }
+  return text;
 }
 
 std::string to_string(const ResolvedPolicy& policy) {
-  const std::string ut =
-      policy.user_timeout == Millis(0) ? "ut=off" : "ut=" + format_duration(policy.user_timeout);
+  const std::string ut = "ut=" + to_string(UserTimeout::fixed(policy.user_timeout));
   if (!policy.keepalive) return "off," + ut;
   return "idle=" + format_duration(policy.idle) + ",intvl=" + format_duration(policy.interval) +
          ",cnt=" + std::to_string(policy.count) + "," + ut;
@@ -143,8 +150,9 @@ std::string to_string(const ResolvedPolicy& policy) {
 
 Result<ResolvedPolicy> resolve(const Policy& policy, const SystemDefaults& system,
                                const PolicyLimits& limits) {
+  if (auto valid = validate_policy(policy, limits); !valid) return valid.error();
   ResolvedPolicy resolved;
-  resolved.keepalive = policy.keepalive;
+  resolved.keepalive = policy.keepalive.value_or(false);
   resolved.idle = policy.idle.value_or(system.keepalive_time);
   resolved.interval = policy.interval.value_or(system.keepalive_interval);
   resolved.count = policy.count.value_or(system.keepalive_probes);

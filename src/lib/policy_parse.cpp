@@ -10,10 +10,6 @@
 namespace tcpka {
 namespace {
 
-Error syntax_error(std::string message) {
-  return Error{std::make_error_code(std::errc::invalid_argument), std::move(message)};
-}
-
 std::string_view trim(std::string_view text) {
   const auto first = text.find_first_not_of(" \t");
   if (first == std::string_view::npos) return {};
@@ -42,22 +38,27 @@ class PolicyBuilder {
       return key_value(trim(item.substr(0, equals)), trim(item.substr(equals + 1)), item);
     }
     if (item.find(':') != std::string_view::npos) return nginx_triple(item);
-    return syntax_error("unknown item '" + std::string(item) +
-                        "': expected key=value (idle, intvl, cnt, ut), idle:intvl:cnt, on or off");
+    return invalid_argument(
+        "unknown item '" + std::string(item) +
+        "': expected key=value (idle, intvl, cnt, ut), idle:intvl:cnt, on or off");
   }
 
   Result<Policy> finish() const {
-    if (!policy_.keepalive && (policy_.idle || policy_.interval || policy_.count)) {
-      return syntax_error(
+    Policy policy = policy_;
+    // Asking for timings, or for nginx's so_keepalive, is asking for keepalive.
+    const bool wants_keepalive = nginx_given_ || policy.idle || policy.interval || policy.count;
+    if (policy.keepalive == false && wants_keepalive) {
+      return invalid_argument(
           "'off' turns keepalive off, so idle, intvl and cnt cannot be given with it");
     }
-    return policy_;
+    if (wants_keepalive) policy.keepalive = true;
+    return policy;
   }
 
  private:
   Result<void> set_switch(bool on, std::string_view item) {
     if (switch_given_) {
-      return syntax_error("'on' or 'off' given twice (second: '" + std::string(item) + "')");
+      return invalid_argument("'on' or 'off' given twice (second: '" + std::string(item) + "')");
     }
     switch_given_ = true;
     policy_.keepalive = on;
@@ -69,16 +70,17 @@ class PolicyBuilder {
     if (key == "intvl" || key == "interval") return set_duration(policy_.interval, "intvl", value);
     if (key == "cnt" || key == "count") return set_count("cnt", value);
     if (key == "ut" || key == "user_timeout") return set_user_timeout(value);
-    return syntax_error("unknown key '" + std::string(key) + "' in '" + std::string(item) +
-                        "' (keys: idle, intvl, cnt, ut)");
+    return invalid_argument("unknown key '" + std::string(key) + "' in '" + std::string(item) +
+                            "' (keys: idle, intvl, cnt, ut)");
   }
 
   // nginx's so_keepalive=idle:intvl:cnt, where an empty part keeps the system's value.
   Result<void> nginx_triple(std::string_view item) {
     const auto parts = split(item, ':');
+    nginx_given_ = true;
     if (parts.size() != 3) {
-      return syntax_error("'" + std::string(item) +
-                          "' is not nginx's idle:intvl:cnt form (it has exactly two colons)");
+      return invalid_argument("'" + std::string(item) +
+                              "' is not nginx's idle:intvl:cnt form (it needs exactly two colons)");
     }
     if (!parts[0].empty()) {
       if (auto r = set_duration(policy_.idle, "idle", parts[0]); !r) return r;
@@ -93,14 +95,14 @@ class PolicyBuilder {
   }
 
   static Error given_twice(std::string_view key) {
-    return syntax_error(std::string(key) + " given twice");
+    return invalid_argument(std::string(key) + " given twice");
   }
 
   static Result<void> set_duration(std::optional<Millis>& field, std::string_view key,
                                    std::string_view value) {
     if (field) return given_twice(key);
     auto duration = parse_duration(value);
-    if (!duration) return syntax_error(std::string(key) + ": " + duration.error().message);
+    if (!duration) return invalid_argument(std::string(key) + ": " + duration.error().message);
     field = *duration;
     return {};
   }
@@ -110,8 +112,8 @@ class PolicyBuilder {
     int count = 0;
     const auto [end, status] = std::from_chars(value.data(), value.data() + value.size(), count);
     if (status != std::errc() || end != value.data() + value.size()) {
-      return syntax_error(std::string(key) + "=" + std::string(value) +
-                          ": expected a whole number of probes");
+      return invalid_argument(std::string(key) + "=" + std::string(value) +
+                              ": expected a whole number of probes");
     }
     policy_.count = count;
     return {};
@@ -127,21 +129,21 @@ class PolicyBuilder {
       policy_.user_timeout = UserTimeout::off();
     } else {
       auto duration = parse_duration(value, BareNumber::rejected);
-      if (!duration) return syntax_error("ut: " + duration.error().message);
-      policy_.user_timeout =
-          duration->count() == 0 ? UserTimeout::off() : UserTimeout::fixed(*duration);
+      if (!duration) return invalid_argument("ut: " + duration.error().message);
+      policy_.user_timeout = UserTimeout::fixed(*duration);
     }
     return {};
   }
 
   Policy policy_;
   bool switch_given_ = false;
+  bool nginx_given_ = false;
 };
 
 Result<Policy> parse_syntax(std::string_view text) {
   const std::string_view trimmed = trim(text);
   if (trimmed.empty()) {
-    return syntax_error(
+    return invalid_argument(
         "the policy is empty: write e.g. idle=10s,intvl=5s,cnt=5,ut=auto, "
         "10:5:5, on or off");
   }
@@ -149,7 +151,7 @@ Result<Policy> parse_syntax(std::string_view text) {
   for (std::string_view raw : split(trimmed, ',')) {
     const std::string_view item = trim(raw);
     if (item.empty()) {
-      return syntax_error("empty item in '" + std::string(trimmed) + "'");
+      return invalid_argument("empty item in '" + std::string(trimmed) + "'");
     }
     if (auto added = builder.item(item); !added) return added.error();
   }

@@ -5,10 +5,6 @@
 namespace tcpka {
 namespace {
 
-std::string seconds(Millis duration) {
-  return format_seconds(duration);
-}
-
 void keepalive_warnings(const Policy& asked, const ResolvedPolicy& policy,
                         std::vector<PolicyWarning>& warnings) {
   const Millis give_up = policy.idle + policy.interval * policy.count;
@@ -16,11 +12,11 @@ void keepalive_warnings(const Policy& asked, const ResolvedPolicy& policy,
     const std::string source = asked.idle ? "idle=" : "idle (the system's tcp_keepalive_time) ";
     warnings.push_back(
         {"idle_above_middlebox",
-         source + seconds(policy.idle) +
+         source + format_seconds(policy.idle) +
              " is longer than middleboxes keep a silent flow (Azure load balancer 4m, AWS NLB "
              "350s): a NAT may forget the connection before the first probe; a dead idle peer "
              "is found only after " +
-             seconds(give_up)});
+             format_seconds(give_up)});
   }
   if (policy.user_timeout == Millis(0)) return;
 
@@ -29,17 +25,18 @@ void keepalive_warnings(const Policy& asked, const ResolvedPolicy& policy,
   if (expiry.attempts == 1 && policy.count > 1) {
     warnings.push_back(
         {"single_probe",
-         "ut=" + seconds(policy.user_timeout) + " is not longer than idle+intvl (" +
-             seconds(policy.idle + policy.interval) +
+         "ut=" + format_seconds(policy.user_timeout) + " is not longer than idle+intvl (" +
+             format_seconds(policy.idle + policy.interval) +
              "): Linux ends an idle connection after its first unanswered probe, so one lost "
              "packet kills a healthy connection; use ut=auto"});
   } else if (expiry.attempts != policy.count) {
     warnings.push_back(
-        {"count_ignored",
-         "ut=" + seconds(policy.user_timeout) + " overrides cnt=" + std::to_string(policy.count) +
-             ": an idle dead peer gets " + std::to_string(expiry.attempts) +
-             " probes and is found after " + seconds(expiry.at) +
-             ", not idle+intvl*cnt = " + seconds(give_up) + "; use ut=auto to pair them"});
+        {"count_ignored", "ut=" + format_seconds(policy.user_timeout) +
+                              " overrides cnt=" + std::to_string(policy.count) +
+                              ": an idle dead peer gets " + std::to_string(expiry.attempts) +
+                              " probes and is found after " + format_seconds(expiry.at) +
+                              ", not idle+intvl*cnt = " + format_seconds(give_up) +
+                              "; use ut=auto to pair them"});
   }
 }
 
@@ -66,10 +63,10 @@ std::vector<PolicyWarning> policy_warnings(const Policy& asked, const SystemDefa
                         "no TCP_USER_TIMEOUT: a peer that dies while data is unacknowledged "
                         "is found only after tcp_retries2=" +
                             std::to_string(system.retries2) + " retransmissions, " +
-                            seconds(retransmit_bound) + "; add ut=auto"});
+                            format_seconds(retransmit_bound) + "; add ut=auto"});
   } else if (!policy.keepalive) {
     warnings.push_back({"user_timeout_without_keepalive",
-                        "ut=" + seconds(policy.user_timeout) +
+                        "ut=" + format_seconds(policy.user_timeout) +
                             " without keepalive bounds only connections with unacknowledged "
                             "data: an idle dead peer is never detected"});
   }

@@ -26,7 +26,8 @@ Millis from_unit(int value, OptionUnit unit) {
 std::optional<int> requested_value(const Policy& policy, const OptionDescriptor& option) {
   switch (option.field) {
     case PolicyField::keepalive:
-      return policy.keepalive ? 1 : 0;
+      if (!policy.keepalive) return std::nullopt;
+      return *policy.keepalive ? 1 : 0;
     case PolicyField::idle:
       return in_unit(policy.idle, option.unit);
     case PolicyField::interval:
@@ -49,23 +50,22 @@ std::optional<int> requested_value(const Policy& policy, const OptionDescriptor&
   return std::nullopt;
 }
 
-void store_value(Policy& policy, const OptionDescriptor& option, int value) {
+void store_value(ResolvedPolicy& settings, const OptionDescriptor& option, int value) {
   switch (option.field) {
     case PolicyField::keepalive:
-      policy.keepalive = value != 0;
+      settings.keepalive = value != 0;
       return;
     case PolicyField::idle:
-      policy.idle = from_unit(value, option.unit);
+      settings.idle = from_unit(value, option.unit);
       return;
     case PolicyField::interval:
-      policy.interval = from_unit(value, option.unit);
+      settings.interval = from_unit(value, option.unit);
       return;
     case PolicyField::count:
-      policy.count = value;
+      settings.count = value;
       return;
     case PolicyField::user_timeout:
-      policy.user_timeout =
-          value == 0 ? UserTimeout::off() : UserTimeout::fixed(from_unit(value, option.unit));
+      settings.user_timeout = from_unit(value, option.unit);
       return;
   }
 }

@@ -27,7 +27,7 @@ struct OptionDescriptor {
 // Precondition: the policy's user timeout is not automatic.
 std::optional<int> requested_value(const Policy& policy, const OptionDescriptor& option);
 
-// Stores `value`, read from a socket for `option`, in the field of `policy` it belongs to.
-void store_value(Policy& policy, const OptionDescriptor& option, int value);
+// Stores `value`, read from a socket for `option`, in the field it belongs to.
+void store_value(ResolvedPolicy& settings, const OptionDescriptor& option, int value);
 
 }  // namespace tcpka::detail

@@ -13,16 +13,10 @@ namespace {
 // may be inherited from a listener or the system's) where it does not.
 Result<Policy> with_automatic_user_timeout(NativeSocket socket, const Policy& policy) {
   auto current = detail::read_from_socket(socket);
-  if (!current) return current;
-  const std::optional<Millis> idle = policy.idle ? policy.idle : current->idle;
-  const std::optional<Millis> interval = policy.interval ? policy.interval : current->interval;
-  const std::optional<int> count = policy.count ? policy.count : current->count;
-  if (!idle || !interval || !count) {
-    return Error{std::make_error_code(std::errc::not_supported),
-                 "ut=auto needs idle, intvl and cnt: give them, this platform cannot read "
-                 "them back from the socket"};
-  }
-  auto user_timeout = detail::automatic_user_timeout(*idle, *interval, *count, platform_limits());
+  if (!current) return current.error();
+  auto user_timeout = detail::automatic_user_timeout(
+      policy.idle.value_or(current->idle), policy.interval.value_or(current->interval),
+      policy.count.value_or(current->count), platform_limits());
   if (!user_timeout) return user_timeout.error();
   Policy concrete = policy;
   concrete.user_timeout = UserTimeout::fixed(*user_timeout);
@@ -42,7 +36,7 @@ Result<void> apply_policy(NativeSocket socket, const Policy& policy) {
   return detail::apply_to_socket(socket, *concrete);
 }
 
-Result<Policy> read_policy(NativeSocket socket) {
+Result<ResolvedPolicy> read_policy(NativeSocket socket) {
   if (auto tcp = detail::check_tcp_socket(socket); !tcp) return tcp.error();
   return detail::read_from_socket(socket);
 }

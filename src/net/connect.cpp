@@ -5,7 +5,10 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <climits>
+#include <cstdint>
 #include <string>
 
 namespace tcpka::net {
@@ -19,10 +22,18 @@ Error connect_error(int error, const SocketAddress& address) {
 // Waits for a non-blocking connect() in progress and reports how it ended.
 Result<void> wait_connected(int fd, const SocketAddress& address,
                             std::chrono::milliseconds timeout) {
-  pollfd waiting{fd, POLLOUT, 0};
-  const int ready = ::poll(&waiting, 1, static_cast<int>(timeout.count()));
-  if (ready == 0) return connect_error(ETIMEDOUT, address);
-  if (ready < 0) return connect_error(errno, address);
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point deadline = Clock::now() + timeout;
+  while (true) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) return connect_error(ETIMEDOUT, address);
+    pollfd waiting{fd, POLLOUT, 0};
+    const int ready =
+        ::poll(&waiting, 1, static_cast<int>(std::min<std::int64_t>(left.count(), INT_MAX)));
+    if (ready > 0) break;
+    if (ready < 0 && errno != EINTR) return connect_error(errno, address);
+  }
   int error = 0;
   socklen_t length = sizeof(error);
   if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0) error = errno;

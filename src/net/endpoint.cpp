@@ -12,8 +12,7 @@ namespace tcpka::net {
 namespace {
 
 Error bad_endpoint(std::string_view text, const std::string& why) {
-  return Error{std::make_error_code(std::errc::invalid_argument),
-               "'" + std::string(text) + "' is not HOST:PORT: " + why};
+  return invalid_argument("'" + std::string(text) + "' is not HOST:PORT: " + why);
 }
 
 }  // namespace
@@ -58,8 +57,7 @@ Result<std::vector<SocketAddress>> resolve(const Endpoint& endpoint) {
   const std::string port = std::to_string(endpoint.port);
   const int status = ::getaddrinfo(endpoint.host.c_str(), port.c_str(), &hints, &found);
   if (status != 0) {
-    return Error{std::make_error_code(std::errc::invalid_argument),
-                 "cannot resolve '" + endpoint.host + "': " + ::gai_strerror(status)};
+    return invalid_argument("cannot resolve '" + endpoint.host + "': " + ::gai_strerror(status));
   }
   const std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> owner(found, &::freeaddrinfo);
   std::vector<SocketAddress> addresses;

@@ -1,6 +1,7 @@
 // `tcpka policy` run as a user runs it.
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <nlohmann/json.hpp>
 #include <string>
@@ -105,11 +106,11 @@ TEST(PolicyCommand, FdOfReadsBackFromALiveSocket) {
 }
 
 TEST(PolicyCommand, FdOfToAClosedPortFailsClearly) {
-  int port = 0;
-  {
-    auto listener = testing::listen_on_loopback(AF_INET);
-    port = testing::local_port(listener.get());
-  }
+  // Bound but not listening: the port stays ours and refuses connections.
+  net::UniqueFd bound(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  const net::SocketAddress address = testing::loopback_address(AF_INET, 0);
+  ASSERT_EQ(::bind(bound.get(), address.get(), address.length), 0);
+  const int port = testing::local_port(bound.get());
   const auto result = tcpka({"policy", "--fd-of", "127.0.0.1:" + std::to_string(port)});
   EXPECT_EQ(result.exit_code, 2);
   EXPECT_NE(result.err.find("Connection refused"), std::string::npos) << result.err;

@@ -1,5 +1,5 @@
-// Peers that end the connection themselves: what the application sees and how tcpka
-// classifies it, on real loopback sockets.
+// Peers that end the connection themselves: what the application sees, and what
+// classify_close() makes of the evidence the kernel leaves, on real loopback sockets.
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -10,77 +10,73 @@
 #include "support/loopback.h"
 #include "tcpka/close_cause.h"
 #include "tcpka/detection_model.h"
+#include "tcpka/tcp_state.h"
 
 namespace tcpka {
 namespace {
 
 using namespace testing;
 
-class PeerEnd : public ::testing::TestWithParam<int> {};
+class PeerEnd : public ::testing::TestWithParam<int> {
+ protected:
+  int family() const { return GetParam(); }
+};
 
-const Detection kProcessExit =
-    predict(PeerFailure::process_exit, Activity::idle, ResolvedPolicy{}, SystemDefaults{});
+// The evidence an application has after `ending`: the error and TCP_INFO left behind.
+CloseEvidence evidence_of(const Ending& ending, int fd) {
+  CloseEvidence evidence;
+  evidence.end_of_file = !ending.error;
+  evidence.error = ending.error;
+  evidence.last_state = *read_tcp_state(fd);
+  return evidence;
+}
 
 TEST_P(PeerEnd, AnExitedProcessIsAnEndOfFileAtOnce) {
-  auto pair = connect_over_loopback(GetParam());
+  auto pair = connect_over_loopback(family());
+  const Detection predicted =
+      predict(PeerFailure::process_exit, Activity::idle, ResolvedPolicy{}, SystemDefaults{});
   const Clock::time_point start = Clock::now();
   pair.client.reset();  // what the kernel does for a process that exits
   auto ending = wait_for_end(pair.server.get(), start, Millis(5'000));
   ASSERT_TRUE(ending.has_value());
-  EXPECT_EQ(ending->error, 0);
-  EXPECT_TRUE(kProcessExit.admits(ending->after));
-  CloseEvidence evidence;
-  evidence.end_of_file = true;
-  EXPECT_EQ(classify_close(evidence), CloseCause::peer_closed);
+  EXPECT_FALSE(ending->error);
+  EXPECT_TRUE(predicted.admits(ending->after)) << format_seconds(ending->after);
+  EXPECT_EQ(classify_close(evidence_of(*ending, pair.server.get())), CloseCause::peer_closed);
 }
 
 TEST_P(PeerEnd, AResetIsEconnreset) {
-  auto pair = connect_over_loopback(GetParam());
+  auto pair = connect_over_loopback(family());
   const linger abort_on_close{1, 0};
   ASSERT_EQ(::setsockopt(pair.client.get(), SOL_SOCKET, SO_LINGER, &abort_on_close,
                          sizeof(abort_on_close)),
             0);
-  const Clock::time_point start = Clock::now();
   pair.client.reset();
-  auto ending = wait_for_end(pair.server.get(), start, Millis(5'000));
+  auto ending = wait_for_end(pair.server.get(), Clock::now(), Millis(5'000));
   ASSERT_TRUE(ending.has_value());
-  EXPECT_EQ(ending->error, ECONNRESET);
-  CloseEvidence evidence;
-  evidence.error = ending->error;
-  EXPECT_EQ(classify_close(evidence), CloseCause::peer_reset);
+  EXPECT_EQ(ending->error, std::errc::connection_reset);
+  EXPECT_EQ(classify_close(evidence_of(*ending, pair.server.get())), CloseCause::peer_reset);
 }
 
 TEST_P(PeerEnd, NothingListeningIsARefusal) {
-  int port = 0;
-  {
-    net::UniqueFd listener = listen_on_loopback(GetParam());
-    port = local_port(listener.get());
-  }
-  net::UniqueFd client(::socket(GetParam(), SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_storage address{};
-  socklen_t length = 0;
-  if (GetParam() == AF_INET6) {
-    auto* v6 = reinterpret_cast<sockaddr_in6*>(&address);
-    v6->sin6_family = AF_INET6;
-    v6->sin6_addr = in6addr_loopback;
-    v6->sin6_port = htons(static_cast<std::uint16_t>(port));
-    length = sizeof(sockaddr_in6);
-  } else {
-    auto* v4 = reinterpret_cast<sockaddr_in*>(&address);
-    v4->sin_family = AF_INET;
-    v4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    v4->sin_port = htons(static_cast<std::uint16_t>(port));
-    length = sizeof(sockaddr_in);
-  }
-  ASSERT_EQ(::connect(client.get(), reinterpret_cast<sockaddr*>(&address), length), -1);
-  EXPECT_EQ(errno, ECONNREFUSED);
+  // A bound socket that does not listen holds its port, so no parallel test can take it,
+  // and answers SYNs with RST.
+  net::UniqueFd bound(::socket(family(), SOCK_STREAM | SOCK_CLOEXEC, 0));
+  const net::SocketAddress address = loopback_address(family(), 0);
+  ASSERT_EQ(::bind(bound.get(), address.get(), address.length), 0);
+  const net::SocketAddress target = loopback_address(family(), local_port(bound.get()));
+  net::UniqueFd client(::socket(family(), SOCK_STREAM | SOCK_CLOEXEC, 0));
+  const int connected = ::connect(client.get(), target.get(), target.length);
+  const int error = errno;
+  ASSERT_EQ(connected, -1);
+  EXPECT_EQ(error, ECONNREFUSED);
   CloseEvidence evidence;
-  evidence.error = ECONNREFUSED;
+  evidence.error = std::error_code(error, std::generic_category());
   evidence.connecting = true;
+  evidence.last_state = *read_tcp_state(client.get());
   EXPECT_EQ(classify_close(evidence), CloseCause::connect_refused);
 }
 
-INSTANTIATE_TEST_SUITE_P(Loopback, PeerEnd, testing::both_ip_versions(), testing::ip_version_name);
+INSTANTIATE_TEST_SUITE_P(Loopback, PeerEnd, both_ip_versions(), ip_version_name);
 
 }  // namespace
 }  // namespace tcpka

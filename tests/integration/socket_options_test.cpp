@@ -23,12 +23,9 @@ Policy parsed(const char* text) {
   return *parse_policy(text);
 }
 
-// What read_policy gives for a socket with `asked` applied on this host.
-Policy expected_in_force(const char* asked) {
-  const ResolvedPolicy r = *resolve(parsed(asked), *read_system_defaults());
-  return Policy{
-      r.keepalive, r.idle, r.interval, r.count,
-      r.user_timeout.count() == 0 ? UserTimeout::off() : UserTimeout::fixed(r.user_timeout)};
+// What read_policy gives for a new socket with `asked` applied on this host.
+ResolvedPolicy expected_in_force(const char* asked) {
+  return *resolve(parsed(asked), *read_system_defaults());
 }
 
 class SocketOptions : public ::testing::TestWithParam<int> {
@@ -57,18 +54,25 @@ TEST_P(SocketOptions, AutomaticUserTimeoutUsesTheTimingsTheSocketWillHave) {
   ASSERT_TRUE(apply_policy(pair.client.get(), parsed("idle=20s,intvl=4s,cnt=3")).ok());
   // Only cnt changes now: ut=auto pairs it with the idle and interval already set.
   ASSERT_TRUE(apply_policy(pair.client.get(), parsed("cnt=5,ut=auto")).ok());
-  EXPECT_EQ(read_policy(pair.client.get())->user_timeout, UserTimeout::fixed(Millis(40'000)));
+  EXPECT_EQ(read_policy(pair.client.get())->user_timeout, Millis(40'000));
 }
 
 TEST_P(SocketOptions, EmptyFieldsKeepTheSocketsValues) {
   auto pair = connect_over_loopback(family());
   ASSERT_TRUE(apply_policy(pair.client.get(), parsed("idle=20s,intvl=4s,cnt=3,ut=9s")).ok());
   ASSERT_TRUE(apply_policy(pair.client.get(), parsed("intvl=7s")).ok());
-  const Policy in_force = *read_policy(pair.client.get());
-  EXPECT_EQ(in_force.idle, Millis(20'000));
-  EXPECT_EQ(in_force.interval, Millis(7'000));
-  EXPECT_EQ(in_force.count, 3);
-  EXPECT_EQ(in_force.user_timeout, UserTimeout::fixed(Millis(9'000)));
+  EXPECT_EQ(*read_policy(pair.client.get()),
+            (ResolvedPolicy{true, Millis(20'000), Millis(7'000), 3, Millis(9'000)}));
+}
+
+TEST_P(SocketOptions, AUserTimeoutAloneLeavesKeepaliveAlone) {
+  auto pair = connect_over_loopback(family());
+  ASSERT_TRUE(apply_policy(pair.client.get(), parsed("ut=30s")).ok());
+  EXPECT_FALSE(read_policy(pair.client.get())->keepalive);
+  ASSERT_TRUE(apply_policy(pair.client.get(), parsed("on")).ok());
+  ASSERT_TRUE(apply_policy(pair.client.get(), parsed("ut=10s")).ok());
+  EXPECT_TRUE(read_policy(pair.client.get())->keepalive);
+  EXPECT_EQ(read_policy(pair.client.get())->user_timeout, Millis(10'000));
 }
 
 TEST_P(SocketOptions, AcceptedSocketsInheritTheListenersPolicy) {

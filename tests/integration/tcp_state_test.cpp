@@ -8,6 +8,7 @@
 
 #include "support/ip_versions.h"
 #include "support/loopback.h"
+#include "tcpka/system_defaults.h"
 
 namespace tcpka {
 namespace {
@@ -25,7 +26,7 @@ TEST_P(TcpStateTest, AnEstablishedConnection) {
   EXPECT_EQ(state->state, TcpConnectionState::established);
   ASSERT_TRUE(state->rtt.has_value());
   ASSERT_TRUE(state->rto.has_value());
-  EXPECT_GE(*state->rto, std::chrono::milliseconds(200));  // tcp_rto_min
+  EXPECT_GE(*state->rto, read_system_defaults()->rto_min);
   EXPECT_EQ(state->unacked, 0u);
   EXPECT_EQ(state->probes, 0);
   EXPECT_EQ(state->retransmits, 0);

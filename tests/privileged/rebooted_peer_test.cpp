@@ -23,6 +23,7 @@ class RebootedPeer : public ::testing::TestWithParam<int> {
 
 void expect_reset_within_prediction(const ScenarioRun& run) {
   expect_within_prediction(run);
+  EXPECT_EQ(run.measured.error, std::errc::connection_reset);
   EXPECT_EQ(run.classified, CloseCause::peer_reset);
 }
 

@@ -32,7 +32,14 @@ Pipe make_pipe() {
 
 ProcessResult run_process(const std::vector<std::string>& argv, std::chrono::milliseconds limit) {
   Pipe out = make_pipe();
-  Pipe err = make_pipe();
+  Pipe err;
+  try {
+    err = make_pipe();
+  } catch (...) {
+    ::close(out.read_end);
+    ::close(out.write_end);
+    throw;
+  }
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, out.write_end, STDOUT_FILENO);
@@ -67,8 +74,9 @@ ProcessResult run_process(const std::vector<std::string>& argv, std::chrono::mil
       result.timed_out = true;
       break;
     }
-    if (::poll(streams.data(), streams.size(), static_cast<int>(left.count())) < 0 &&
-        errno != EINTR) {
+    if (::poll(streams.data(), streams.size(), static_cast<int>(left.count())) < 0) {
+      if (errno == EINTR) continue;
+      ::kill(pid, SIGKILL);  // cannot watch it any more: never leave it running
       break;
     }
     for (std::size_t i = 0; i < streams.size(); ++i) {

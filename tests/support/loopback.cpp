@@ -20,28 +20,11 @@
 namespace tcpka::testing {
 namespace {
 
-[[noreturn]] void fail(const std::string& what) {
-  throw std::runtime_error(what + ": " + std::strerror(errno));
-}
-
-sockaddr_storage loopback_address(int family, int port) {
-  sockaddr_storage storage{};
-  if (family == AF_INET6) {
-    auto* v6 = reinterpret_cast<sockaddr_in6*>(&storage);
-    v6->sin6_family = AF_INET6;
-    v6->sin6_addr = in6addr_loopback;
-    v6->sin6_port = htons(static_cast<std::uint16_t>(port));
-  } else {
-    auto* v4 = reinterpret_cast<sockaddr_in*>(&storage);
-    v4->sin_family = AF_INET;
-    v4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    v4->sin_port = htons(static_cast<std::uint16_t>(port));
-  }
-  return storage;
-}
-
-socklen_t address_length(int family) {
-  return family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+// Throws with errno's message; `what` is a literal so that nothing runs between the
+// failed call and the read of errno.
+[[noreturn]] void fail(const char* what) {
+  const int error = errno;
+  throw std::runtime_error(std::string(what) + ": " + std::strerror(error));
 }
 
 net::UniqueFd tcp_socket(int family) {
@@ -52,6 +35,24 @@ net::UniqueFd tcp_socket(int family) {
 
 }  // namespace
 
+net::SocketAddress loopback_address(int family, int port) {
+  net::SocketAddress address;
+  if (family == AF_INET6) {
+    auto* v6 = reinterpret_cast<sockaddr_in6*>(&address.storage);
+    v6->sin6_family = AF_INET6;
+    v6->sin6_addr = in6addr_loopback;
+    v6->sin6_port = htons(static_cast<std::uint16_t>(port));
+    address.length = sizeof(sockaddr_in6);
+  } else {
+    auto* v4 = reinterpret_cast<sockaddr_in*>(&address.storage);
+    v4->sin_family = AF_INET;
+    v4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    v4->sin_port = htons(static_cast<std::uint16_t>(port));
+    address.length = sizeof(sockaddr_in);
+  }
+  return address;
+}
+
 net::UniqueFd listen_on_loopback(int family, const std::optional<Policy>& policy) {
   net::UniqueFd listener = tcp_socket(family);
   if (policy) {
@@ -59,11 +60,8 @@ net::UniqueFd listen_on_loopback(int family, const std::optional<Policy>& policy
       throw std::runtime_error(applied.error().message);
     }
   }
-  const sockaddr_storage address = loopback_address(family, 0);
-  if (::bind(listener.get(), reinterpret_cast<const sockaddr*>(&address), address_length(family)) !=
-      0) {
-    fail("bind");
-  }
+  const net::SocketAddress address = loopback_address(family, 0);
+  if (::bind(listener.get(), address.get(), address.length) != 0) fail("bind");
   if (::listen(listener.get(), 16) != 0) fail("listen");
   return listener;
 }
@@ -90,11 +88,8 @@ TcpPair connect_over_loopback(int family, const std::optional<Policy>& listener_
       fail("SO_RCVBUF");
     }
   }
-  const sockaddr_storage address = loopback_address(family, local_port(pair.listener.get()));
-  if (::connect(pair.client.get(), reinterpret_cast<const sockaddr*>(&address),
-                address_length(family)) != 0) {
-    fail("connect");
-  }
+  const net::SocketAddress address = loopback_address(family, local_port(pair.listener.get()));
+  if (::connect(pair.client.get(), address.get(), address.length) != 0) fail("connect");
   pair.server = net::UniqueFd(::accept4(pair.listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
   if (!pair.server) fail("accept4");
   return pair;
@@ -141,8 +136,9 @@ std::optional<Ending> wait_for_end(int fd, Clock::time_point since, Millis limit
     const ssize_t n = ::recv(fd, &byte, 1, MSG_DONTWAIT);
     const int error = errno;
     const auto after = std::chrono::duration_cast<Millis>(Clock::now() - since);
-    if (n == 0) return Ending{after, 0};
-    if (n < 0 && error != EAGAIN) return Ending{after, error};
+    if (n == 0) return Ending{after, {}};
+    if (n < 0 && error != EAGAIN)
+      return Ending{after, std::error_code(error, std::generic_category())};
   }
 }
 

@@ -3,7 +3,9 @@
 
 #include <chrono>
 #include <optional>
+#include <system_error>
 
+#include "net/endpoint.h"
 #include "net/unique_fd.h"
 #include "tcpka/duration.h"
 #include "tcpka/policy.h"
@@ -28,6 +30,9 @@ enum class ClientWindow { normal, small };
 TcpPair connect_over_loopback(int family, const std::optional<Policy>& listener_policy = {},
                               ClientWindow window = ClientWindow::normal);
 
+// 127.0.0.1 or ::1, and `port` (0: the kernel picks at bind()).
+net::SocketAddress loopback_address(int family, int port);
+
 // A listener (with `policy` applied) on `family`'s loopback and a kernel-picked port.
 net::UniqueFd listen_on_loopback(int family, const std::optional<Policy>& policy = {});
 
@@ -45,8 +50,8 @@ void receive_bytes(int fd, std::size_t size);
 
 // How a connection ended, as its owner saw it.
 struct Ending {
-  Millis after{0};  // since the given start
-  int error = 0;    // errno, 0 for end of file
+  Millis after{0};        // since the given start
+  std::error_code error;  // empty for end of file
 };
 
 // Waits up to `limit` for `fd` to end (read() returning 0 or failing). Empty if it is

@@ -41,7 +41,7 @@ ScenarioRun finish(Detection prediction, int fd, Clock::time_point since,
   ScenarioRun run{std::move(prediction), *ending, *read_tcp_state(fd), CloseCause::unknown};
   const ResolvedPolicy armed = *resolve(parsed(policy), *read_system_defaults());
   CloseEvidence evidence;
-  evidence.end_of_file = ending->error == 0;
+  evidence.end_of_file = !ending->error;
   evidence.error = ending->error;
   evidence.keepalive_armed = armed.keepalive;
   evidence.user_timeout_armed = armed.user_timeout.count() > 0;
@@ -110,7 +110,8 @@ ScenarioRun connect_to_silent_host(int family, const std::string& policy) {
   }
   const Clock::time_point start = Clock::now();
   const int connected = ::connect(client.get(), reinterpret_cast<sockaddr*>(&address), length);
-  const int error = connected == 0 ? 0 : errno;
+  const std::error_code error =
+      connected == 0 ? std::error_code() : std::error_code(errno, std::generic_category());
   const auto after = std::chrono::duration_cast<Millis>(Clock::now() - start);
   if (connected == 0) throw std::runtime_error("connect() to a silent host succeeded");
   CloseEvidence evidence;

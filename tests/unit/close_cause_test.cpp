@@ -7,9 +7,13 @@
 namespace tcpka {
 namespace {
 
+std::error_code code(std::errc value) {
+  return std::make_error_code(value);
+}
+
 CloseEvidence timed_out(TcpState state, bool keepalive = true, bool user_timeout = false) {
   CloseEvidence evidence;
-  evidence.error = ETIMEDOUT;
+  evidence.error = code(std::errc::timed_out);
   evidence.keepalive_armed = keepalive;
   evidence.user_timeout_armed = user_timeout;
   evidence.last_state = state;
@@ -34,23 +38,36 @@ TEST(ClassifyClose, EndOfFileIsThePeerClosing) {
   EXPECT_EQ(classify_close(evidence), CloseCause::peer_closed);
 }
 
+CloseCause classified(std::error_code error) {
+  CloseEvidence evidence;
+  evidence.error = error;
+  return classify_close(evidence);
+}
+
 TEST(ClassifyClose, ResetsAndRefusals) {
-  for (int error : {ECONNRESET, EPIPE, ECONNABORTED}) {
-    CloseEvidence evidence;
-    evidence.error = error;
-    EXPECT_EQ(classify_close(evidence), CloseCause::peer_reset) << error;
-  }
-  CloseEvidence refused;
-  refused.error = ECONNREFUSED;
-  EXPECT_EQ(classify_close(refused), CloseCause::connect_refused);
+  EXPECT_EQ(classified(code(std::errc::connection_reset)), CloseCause::peer_reset);
+  EXPECT_EQ(classified(code(std::errc::broken_pipe)), CloseCause::peer_reset);
+  EXPECT_EQ(classified(code(std::errc::connection_refused)), CloseCause::connect_refused);
+}
+
+TEST(ClassifyClose, AnAbortOnThisHostIsLocal) {
+  EXPECT_EQ(classified(code(std::errc::connection_aborted)), CloseCause::local);
 }
 
 TEST(ClassifyClose, IcmpErrorsAreUnreachable) {
-  for (int error : {EHOSTUNREACH, ENETUNREACH, EHOSTDOWN, ENETDOWN}) {
-    CloseEvidence evidence;
-    evidence.error = error;
-    EXPECT_EQ(classify_close(evidence), CloseCause::unreachable) << error;
+  for (std::errc error :
+       {std::errc::host_unreachable, std::errc::network_unreachable, std::errc::network_down}) {
+    EXPECT_EQ(classified(code(error)), CloseCause::unreachable);
   }
+  EXPECT_EQ(classified(std::error_code(EHOSTDOWN, std::generic_category())),
+            CloseCause::unreachable);
+}
+
+TEST(ClassifyClose, PlatformCodesMatchAsConditions) {
+  // ETIMEDOUT as the OS reports it (system_category), not as std::errc.
+  CloseEvidence evidence = timed_out(TcpState{});
+  evidence.error = std::error_code(ETIMEDOUT, std::system_category());
+  EXPECT_EQ(classify_close(evidence), CloseCause::keepalive_timeout);
 }
 
 // The counters below are what Linux 6.18 leaves in TCP_INFO after each kind of timeout
@@ -80,7 +97,7 @@ TEST(ClassifyClose, ShutWindowLeavesUnsentData) {
 
 TEST(ClassifyClose, WithoutCountersTheArmedTimerDecides) {
   CloseEvidence evidence;
-  evidence.error = ETIMEDOUT;
+  evidence.error = code(std::errc::timed_out);
   evidence.keepalive_armed = true;
   EXPECT_EQ(classify_close(evidence), CloseCause::keepalive_timeout);
   evidence.keepalive_armed = false;
@@ -92,7 +109,7 @@ TEST(ClassifyClose, WithoutCountersTheArmedTimerDecides) {
 
 TEST(ClassifyClose, ATimeoutWhileConnectingIsAConnectTimeout) {
   CloseEvidence evidence;
-  evidence.error = ETIMEDOUT;
+  evidence.error = code(std::errc::timed_out);
   evidence.connecting = true;
   EXPECT_EQ(classify_close(evidence), CloseCause::connect_timeout);
   TcpState syn_sent;
@@ -101,9 +118,7 @@ TEST(ClassifyClose, ATimeoutWhileConnectingIsAConnectTimeout) {
 }
 
 TEST(ClassifyClose, UnknownErrorsStayUnknown) {
-  CloseEvidence evidence;
-  evidence.error = EINVAL;
-  EXPECT_EQ(classify_close(evidence), CloseCause::unknown);
+  EXPECT_EQ(classified(code(std::errc::invalid_argument)), CloseCause::unknown);
 }
 
 }  // namespace

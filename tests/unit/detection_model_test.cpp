@@ -22,7 +22,7 @@ TEST(Predict, LinuxDefaultsFindAnIdleDeadPeerAfter7875Seconds) {
   const Detection d = predict(PeerFailure::host_silent, Activity::idle, defaults, kLinux);
   ASSERT_TRUE(d.detected);
   EXPECT_EQ(d.earliest, Millis(7'875'000));
-  EXPECT_EQ(d.error, ETIMEDOUT);
+  EXPECT_EQ(d.error, std::errc::timed_out);
   EXPECT_EQ(d.cause, CloseCause::keepalive_timeout);
   EXPECT_EQ(d.probes, 9);
   EXPECT_EQ(d.origin, "the last segment from the peer");
@@ -73,7 +73,7 @@ TEST(Predict, UnackedDataToASilentPeerTakesRetriesTwo) {
       predict(PeerFailure::host_silent, Activity::sending, keepalive(10, 5, 5), kLinux, kLoopback);
   ASSERT_TRUE(d.detected);
   EXPECT_EQ(d.cause, CloseCause::retransmit_timeout);
-  EXPECT_EQ(d.error, ETIMEDOUT);
+  EXPECT_EQ(d.error, std::errc::timed_out);
   EXPECT_EQ(d.retransmissions, 15);
   EXPECT_EQ(d.earliest, Millis(2 + 204 + 928'488));  // a tail-loss probe 2 ms after the send
   // At the latest, a single segment in flight waits 200 ms for its tail-loss probe.
@@ -158,7 +158,7 @@ TEST(Predict, ARebootedPeerAnswersTheFirstProbeWithReset) {
   const Detection d =
       predict(PeerFailure::host_rebooted, Activity::idle, keepalive(10, 5, 5), kLinux);
   EXPECT_EQ(d.earliest, Millis(10'000));
-  EXPECT_EQ(d.error, ECONNRESET);
+  EXPECT_EQ(d.error, std::errc::connection_reset);
   EXPECT_EQ(d.cause, CloseCause::peer_reset);
   EXPECT_EQ(d.probes, 1);  // the probe that met the RST
   const Detection sending = predict(PeerFailure::host_rebooted, Activity::sending,
@@ -168,30 +168,60 @@ TEST(Predict, ARebootedPeerAnswersTheFirstProbeWithReset) {
   EXPECT_EQ(sending.retransmissions, 1);
 }
 
-TEST(Predict, IcmpUnreachableEndsWithEhostunreach) {
-  const Detection d =
+// tcp_v4_err() accepts ICMP quoting sequence numbers from snd_una on: retransmitted data,
+// not the probes, which carry snd_una - 1.
+TEST(Predict, IcmpUnreachableAnsweringProbesIsIgnored) {
+  const Detection idle =
       predict(PeerFailure::unreachable, Activity::idle, keepalive(10, 5, 5), kLinux);
-  EXPECT_EQ(d.earliest, Millis(35'000));
-  EXPECT_EQ(d.error, EHOSTUNREACH);
-  EXPECT_EQ(d.cause, CloseCause::unreachable);
+  EXPECT_EQ(idle.earliest, Millis(35'000));
+  EXPECT_EQ(idle.error, std::errc::timed_out);
+  EXPECT_EQ(idle.cause, CloseCause::keepalive_timeout);
+  EXPECT_NE(idle.explanation.find("ICMP unreachable for each probe is ignored"), std::string::npos);
+  const Detection window = predict(PeerFailure::unreachable, Activity::window_closed,
+                                   keepalive(10, 5, 5), kLinux, kLoopback);
+  EXPECT_EQ(window.error, std::errc::timed_out);
+  EXPECT_EQ(window.cause, CloseCause::zero_window_timeout);
+}
+
+TEST(Predict, IcmpUnreachableAnsweringDataIsReported) {
+  const Detection sending = predict(PeerFailure::unreachable, Activity::sending,
+                                    keepalive(10, 5, 5, Millis(1'500)), kLinux, kLoopback);
+  EXPECT_EQ(sending.error, std::errc::host_unreachable);
+  EXPECT_EQ(sending.cause, CloseCause::unreachable);
+  // The bound after the earliest first retransmission (tail-loss probe at 2 ms + RTO).
+  EXPECT_EQ(sending.earliest, Millis(2 + 204 + 1'500));
   const Detection connecting =
       predict(PeerFailure::unreachable, Activity::connecting, keepalive(10, 5, 5), kLinux);
   EXPECT_EQ(connecting.earliest, Millis(0));
-  EXPECT_EQ(connecting.error, EHOSTUNREACH);
+  EXPECT_EQ(connecting.error, std::errc::host_unreachable);
+}
+
+TEST(Predict, NonsensePathFactsDoNotHangOrCrash) {
+  const ResolvedPolicy policy = keepalive(10, 5, 5, Millis(30'000));
+  for (const PathFacts& path :
+       {PathFacts{Millis(-5), std::nullopt}, PathFacts{Millis(0), Millis(0)},
+        PathFacts{Millis(3'600'000), std::nullopt}}) {
+    const Detection d = predict(PeerFailure::host_silent, Activity::sending, policy, kLinux, path);
+    EXPECT_TRUE(d.detected);
+    EXPECT_LE(d.earliest, d.latest);
+  }
+  ResolvedPolicy zero_interval = policy;
+  zero_interval.interval = Millis(0);
+  EXPECT_TRUE(predict(PeerFailure::host_silent, Activity::idle, zero_interval, kLinux).detected);
 }
 
 TEST(Predict, AnExitedProcessIsSeenAtOnce) {
   const Detection idle =
       predict(PeerFailure::process_exit, Activity::idle, keepalive(10, 5, 5), kLinux);
   EXPECT_EQ(idle.earliest, Millis(0));
-  EXPECT_EQ(idle.error, 0);
+  EXPECT_FALSE(idle.error);  // end of file
   EXPECT_EQ(idle.cause, CloseCause::peer_closed);
   EXPECT_EQ(
       predict(PeerFailure::process_exit, Activity::sending, keepalive(10, 5, 5), kLinux).cause,
       CloseCause::peer_reset);
   EXPECT_EQ(
       predict(PeerFailure::process_exit, Activity::connecting, keepalive(10, 5, 5), kLinux).error,
-      ECONNREFUSED);
+      std::errc::connection_refused);
 }
 
 TEST(Predict, ConnectToASilentHost) {

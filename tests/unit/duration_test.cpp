@@ -23,6 +23,7 @@ TEST(ParseDuration, ReadsExactFractions) {
   EXPECT_EQ(*parse_duration("0.25s"), Millis(250));
   EXPECT_EQ(*parse_duration("1.5m"), Millis(90'000));
   EXPECT_EQ(*parse_duration(".5s"), Millis(500));
+  EXPECT_EQ(*parse_duration("1.50000000000000000000s"), Millis(1'500));
 }
 
 TEST(ParseDuration, BareNumbersAreSecondsUnlessRejected) {
@@ -44,6 +45,8 @@ TEST(ParseDuration, RejectsWithAReason) {
       {"0.5ms", "'0.5ms' is not a duration: it is too large or finer than a millisecond"},
       {"99999999999999h",
        "'99999999999999h' is not a duration: it is too large or finer than a millisecond"},
+      {"1.9999999999999h",
+       "'1.9999999999999h' is not a duration: it is too large or finer than a millisecond"},
   };
   for (const auto& [text, message] : cases) {
     auto parsed = parse_duration(text);

@@ -21,10 +21,10 @@ TEST(CloseCauseNames, RoundTrip) {
 }
 
 TEST(ErrnoName, NamesTheErrorsAConnectionEndsWith) {
-  EXPECT_EQ(errno_name(ETIMEDOUT), "ETIMEDOUT");
-  EXPECT_EQ(errno_name(EHOSTUNREACH), "EHOSTUNREACH");
-  EXPECT_EQ(errno_name(0), "EOF");
-  EXPECT_EQ(errno_name(4242), "errno 4242");
+  EXPECT_EQ(errno_name(std::make_error_code(std::errc::timed_out)), "ETIMEDOUT");
+  EXPECT_EQ(errno_name(std::error_code(EHOSTUNREACH, std::system_category())), "EHOSTUNREACH");
+  EXPECT_EQ(errno_name(std::error_code()), "EOF");
+  EXPECT_EQ(errno_name(std::error_code(4242, std::generic_category())), "errno 4242");
 }
 
 TEST(ScenarioNames, AreStable) {

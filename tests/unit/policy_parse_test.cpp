@@ -40,7 +40,8 @@ TEST(ParsePolicy, NginxForm) {
   EXPECT_EQ(parsed("10:5:5"), keepalive(Millis(10'000), Millis(5'000), 5));
   EXPECT_EQ(parsed("30m::10"), (Policy{true, Millis(1'800'000), {}, 10, {}}));
   EXPECT_EQ(parsed(":5:"), (Policy{true, {}, Millis(5'000), {}, {}}));
-  EXPECT_EQ(parsed("::"), Policy{});
+  // so_keepalive turns keepalive on, whatever it leaves to the system.
+  EXPECT_EQ(parsed("::"), (Policy{true, {}, {}, {}, {}}));
 }
 
 TEST(ParsePolicy, NginxFormWithUserTimeout) {
@@ -49,9 +50,14 @@ TEST(ParsePolicy, NginxFormWithUserTimeout) {
 }
 
 TEST(ParsePolicy, OnAndOff) {
-  EXPECT_EQ(parsed("on"), Policy{});
+  EXPECT_EQ(parsed("on"), (Policy{true, {}, {}, {}, {}}));
   EXPECT_EQ(parsed("off"), (Policy{false, {}, {}, {}, {}}));
   EXPECT_EQ(parsed("off,ut=30s"), (Policy{false, {}, {}, {}, UserTimeout::fixed(Millis(30'000))}));
+}
+
+TEST(ParsePolicy, AUserTimeoutAloneLeavesKeepaliveAlone) {
+  EXPECT_EQ(parsed("ut=30s"), (Policy{{}, {}, {}, {}, UserTimeout::fixed(Millis(30'000))}));
+  EXPECT_EQ(parsed("idle=10s").keepalive, true);
 }
 
 TEST(ParsePolicy, UserTimeoutForms) {
@@ -71,13 +77,18 @@ TEST(ParsePolicy, SyntaxRejections) {
             "unknown item 'fast': expected key=value (idle, intvl, cnt, ut), idle:intvl:cnt, on or "
             "off");
   EXPECT_EQ(rejection("10:5"),
-            "'10:5' is not nginx's idle:intvl:cnt form (it has exactly two colons)");
+            "'10:5' is not nginx's idle:intvl:cnt form (it needs exactly two colons)");
   EXPECT_EQ(rejection("idle=10s,idle=20s"), "idle given twice");
   EXPECT_EQ(rejection("10:5:5,cnt=3"), "cnt given twice");
   EXPECT_EQ(rejection("ut=auto,ut=5s"), "ut given twice");
   EXPECT_EQ(rejection("on,off"), "'on' or 'off' given twice (second: 'off')");
   EXPECT_EQ(rejection("off,idle=10s"),
             "'off' turns keepalive off, so idle, intvl and cnt cannot be given with it");
+  EXPECT_EQ(rejection("off,::"),
+            "'off' turns keepalive off, so idle, intvl and cnt cannot be given with it");
+  EXPECT_EQ(rejection("off,ut=auto"),
+            "ut=auto pairs the user timeout with keepalive's timings; with keepalive off, give ut "
+            "a duration");
   EXPECT_EQ(rejection("cnt=five"), "cnt=five: expected a whole number of probes");
   EXPECT_EQ(rejection("cnt=5s"), "cnt=5s: expected a whole number of probes");
   EXPECT_EQ(rejection("idle=ten"),

@@ -6,19 +6,22 @@ namespace tcpka {
 namespace {
 
 TEST(PolicyText, IsCanonical) {
-  EXPECT_EQ(to_string(Policy{}), "on");
+  EXPECT_EQ(to_string(Policy{}), "");
+  EXPECT_EQ(to_string(Policy{true, {}, {}, {}, {}}), "on");
   EXPECT_EQ(to_string(Policy{false, {}, {}, {}, {}}), "off");
   EXPECT_EQ(to_string(Policy{true, Millis(10'000), Millis(5'000), 5, UserTimeout::automatic()}),
             "idle=10s,intvl=5s,cnt=5,ut=auto");
   EXPECT_EQ(to_string(Policy{true, Millis(1'800'000), {}, 10, {}}), "idle=30m,cnt=10");
   EXPECT_EQ(to_string(Policy{false, {}, {}, {}, UserTimeout::fixed(Millis(1'500))}),
             "off,ut=1500ms");
-  EXPECT_EQ(to_string(Policy{true, {}, {}, {}, UserTimeout::off()}), "ut=off");
+  EXPECT_EQ(to_string(Policy{{}, {}, {}, {}, UserTimeout::off()}), "ut=off");
+  EXPECT_EQ(to_string(Policy{{}, {}, {}, {}, UserTimeout::fixed(Millis(30'000))}), "ut=30s");
 }
 
 TEST(PolicyText, RoundTrips) {
-  for (const char* text : {"on", "off", "idle=10s,intvl=5s,cnt=5,ut=auto", "idle=30m,cnt=10",
-                           "off,ut=30s", "intvl=75s", "ut=off", "idle=2h,ut=1500ms"}) {
+  for (const char* text :
+       {"on", "off", "idle=10s,intvl=5s,cnt=5,ut=auto", "idle=30m,cnt=10", "off,ut=30s",
+        "intvl=75s", "ut=off", "idle=2h,ut=1500ms", "ut=30s", "on,ut=auto"}) {
     auto policy = parse_policy(text);
     ASSERT_TRUE(policy.ok()) << text;
     EXPECT_EQ(to_string(*policy), text);
@@ -69,6 +72,23 @@ TEST(Resolve, AutomaticUserTimeoutIsIdlePlusIntervalTimesCount) {
   // With the system's timings: 7200 + 75 * 9 = 7875 s.
   EXPECT_EQ(resolve(*parse_policy("ut=auto"), system)->user_timeout, Millis(7'875'000));
   EXPECT_EQ(resolve(*parse_policy("idle=60,ut=auto"), system)->user_timeout, Millis(735'000));
+}
+
+TEST(UserTimeout, ZeroIsOff) {
+  EXPECT_EQ(UserTimeout::fixed(Millis(0)), UserTimeout::off());
+  EXPECT_EQ(UserTimeout::fixed(Millis(0)).mode, UserTimeout::Mode::off);
+  // The value of a mode without one does not matter.
+  EXPECT_EQ((UserTimeout{UserTimeout::Mode::automatic, Millis(5)}), UserTimeout::automatic());
+}
+
+TEST(Resolve, KeepaliveLeftAloneIsOffOnANewSocket) {
+  EXPECT_FALSE(resolve(*parse_policy("ut=30s"), SystemDefaults{})->keepalive);
+}
+
+TEST(Resolve, RefusesWhatValidationRefuses) {
+  Policy bad;
+  bad.count = 0;
+  EXPECT_FALSE(resolve(bad, SystemDefaults{}).ok());
 }
 
 TEST(Resolve, OffAndUnsetUserTimeoutsAreZero) {

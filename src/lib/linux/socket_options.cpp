@@ -91,7 +91,7 @@ Result<void> apply_to_socket(NativeSocket fd, const Policy& policy) {
   return apply_option_table(fd, kLinuxOptions, policy);
 }
 
-Result<Policy> read_from_socket(NativeSocket fd) {
+Result<ResolvedPolicy> read_from_socket(NativeSocket fd) {
   return read_option_table(fd, kLinuxOptions);
 }
 

@@ -79,8 +79,12 @@ Result<SystemDefaults> read_system_defaults() {
       {"tcp_rto_min_us", true,
        [](SystemDefaults& d, long long v) { d.rto_min = Millis((v + 999) / 1'000); }},
       {"tcp_rto_max_ms", true, [](SystemDefaults& d, long long v) { d.rto_max = Millis(v); }},
+      // Tail-loss probes need tcp_early_retrans 3 or 4 and SACK: the second clears what the
+      // first set.
       {"tcp_early_retrans", true,
-       [](SystemDefaults& d, long long v) { d.tail_loss_probe = v >= 3; }},
+       [](SystemDefaults& d, long long v) { d.tail_loss_probe = v == 3 || v == 4; }},
+      {"tcp_sack", true,
+       [](SystemDefaults& d, long long v) { d.tail_loss_probe = d.tail_loss_probe && v != 0; }},
   };
   for (const Entry& entry : kEntries) {
     auto value = read_sysctl(entry.name);

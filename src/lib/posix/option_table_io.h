@@ -9,11 +9,24 @@
 
 namespace tcpka::detail {
 
-// Sets, in table order, every option whose field `policy` gives.
+// The first option that could not be set, and why.
+struct OptionFailure {
+  const OptionDescriptor* option = nullptr;  // null: every option was set
+  int value = 0;
+  int error = 0;  // errno
+};
+
+// Sets, in table order, every option whose field `policy` gives, and stops at the first
+// failure. Allocates nothing and leaves errno as it found it: the LD_PRELOAD shim calls
+// it from inside the hooked socket().
+OptionFailure set_options(int fd, std::span<const OptionDescriptor> table,
+                          const Policy& policy) noexcept;
+
+// set_options(), with a failure turned into a readable Error.
 Result<void> apply_option_table(int fd, std::span<const OptionDescriptor> table,
                                 const Policy& policy);
 
-// Reads every option of the table into a Policy.
-Result<Policy> read_option_table(int fd, std::span<const OptionDescriptor> table);
+// Reads every option of the table.
+Result<ResolvedPolicy> read_option_table(int fd, std::span<const OptionDescriptor> table);
 
 }  // namespace tcpka::detail

@@ -25,18 +25,6 @@ struct Options {
   bool explain = false;
 };
 
-Policy as_policy(const ResolvedPolicy& resolved) {
-  Policy policy;
-  policy.keepalive = resolved.keepalive;
-  policy.idle = resolved.idle;
-  policy.interval = resolved.interval;
-  policy.count = resolved.count;
-  policy.user_timeout = resolved.user_timeout.count() == 0
-                            ? UserTimeout::off()
-                            : UserTimeout::fixed(resolved.user_timeout);
-  return policy;
-}
-
 // Connects to `endpoint_text` with `policy` applied and reads back what is in force.
 // Errors are returned as (message, exit code).
 struct Failure {
@@ -61,7 +49,7 @@ std::variant<LiveSocket, Failure> probe_live_socket(const std::string& endpoint_
     }
     auto in_force = read_policy(socket->get());
     if (!in_force) return Failure{in_force.error().message, kExitCheckFailed};
-    return LiveSocket{net::to_string(address), *in_force, *in_force == as_policy(expected)};
+    return LiveSocket{net::to_string(address), *in_force, *in_force == expected};
   }
   return Failure{"--fd-of: " + last_error, kExitBadInput};
 }

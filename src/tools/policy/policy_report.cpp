@@ -2,6 +2,8 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
+
 #include "cli/table.h"
 #include "tcpka/errno_name.h"
 
@@ -34,33 +36,11 @@ const Detection& find(const PolicyReport& report, PeerFailure failure, Activity 
   return kNone;
 }
 
-std::string on_off(bool on) {
-  return on ? "on" : "off";
-}
-
-std::string user_timeout_text(Millis value) {
-  return value.count() == 0 ? "off" : format_duration(value);
-}
-
 std::string in_force_line(const ResolvedPolicy& p) {
   return fmt::format(
       "SO_KEEPALIVE={}  TCP_KEEPIDLE={}  TCP_KEEPINTVL={}  TCP_KEEPCNT={}  TCP_USER_TIMEOUT={}",
-      on_off(p.keepalive), format_duration(p.idle), format_duration(p.interval), p.count,
-      user_timeout_text(p.user_timeout));
-}
-
-std::string optional_text(const std::optional<Millis>& value) {
-  return value ? format_duration(*value) : "?";
-}
-
-std::string read_back_line(const Policy& p) {
-  const std::string ut = p.user_timeout.mode == UserTimeout::Mode::fixed
-                             ? format_duration(p.user_timeout.value)
-                             : "off";
-  return fmt::format(
-      "SO_KEEPALIVE={}  TCP_KEEPIDLE={}  TCP_KEEPINTVL={}  TCP_KEEPCNT={}  TCP_USER_TIMEOUT={}",
-      on_off(p.keepalive), optional_text(p.idle), optional_text(p.interval),
-      p.count ? std::to_string(*p.count) : "?", ut);
+      p.keepalive ? "on" : "off", format_duration(p.idle), format_duration(p.interval), p.count,
+      to_string(UserTimeout::fixed(p.user_timeout)));
 }
 
 std::string system_line(const SystemDefaults& s) {
@@ -116,20 +96,36 @@ std::string render_text(const PolicyReport& report, bool explain) {
   text += fmt::format("in force {}\n", in_force_line(report.effective));
   if (report.live) {
     text += fmt::format("read back from a socket connected to {}:\n         {}{}\n",
-                        report.live->peer, read_back_line(report.live->in_force),
+                        report.live->peer, in_force_line(report.live->in_force),
                         report.live->matches ? "" : "  (DIFFERS from the line above)");
   }
   text += fmt::format("host     {}\n", system_line(report.system));
 
   text += "\nWhen the peer fails, the application learns it after:\n";
   TextTable table({"peer", "idle", "receiving", "sending", "peer's window shut"});
+  // A column's times count from what its crashed-host cell counts from; a cell that
+  // counts from something else is marked and explained under the table.
+  std::vector<std::string_view> footnotes;
   for (PeerFailure failure : kFailures) {
     std::vector<std::string> row{std::string(describe(failure))};
-    for (Activity activity : kColumns)
-      row.push_back(cell(find(report, failure, activity)));
+    for (Activity activity : kColumns) {
+      const Detection& d = find(report, failure, activity);
+      const std::string_view column_origin =
+          find(report, PeerFailure::host_silent, activity).origin;
+      std::string shown = cell(d);
+      if (d.detected && d.earliest.count() > 0 && d.origin != column_origin) {
+        shown += "*";
+        if (std::find(footnotes.begin(), footnotes.end(), d.origin) == footnotes.end()) {
+          footnotes.push_back(d.origin);
+        }
+      }
+      row.push_back(std::move(shown));
+    }
     table.add_row(std::move(row));
   }
   text += table.render();
+  for (std::string_view origin : footnotes)
+    text += fmt::format("* counted from {}\n", origin);
   TextTable connecting({"connect() to", "a silent host", "an unreachable host", "a closed port"});
   connecting.add_row({"", cell(find(report, PeerFailure::host_silent, Activity::connecting)),
                       cell(find(report, PeerFailure::unreachable, Activity::connecting)),
@@ -145,18 +141,6 @@ std::string render_text(const PolicyReport& report, bool explain) {
 }
 
 namespace {
-
-nlohmann::json policy_json(const Policy& p) {
-  nlohmann::json json;
-  json["keepalive"] = p.keepalive;
-  json["idle_ms"] = p.idle ? nlohmann::json(p.idle->count()) : nlohmann::json(nullptr);
-  json["interval_ms"] = p.interval ? nlohmann::json(p.interval->count()) : nlohmann::json(nullptr);
-  json["count"] = p.count ? nlohmann::json(*p.count) : nlohmann::json(nullptr);
-  json["user_timeout_ms"] = p.user_timeout.mode == UserTimeout::Mode::fixed
-                                ? nlohmann::json(p.user_timeout.value.count())
-                                : nlohmann::json(0);
-  return json;
-}
 
 nlohmann::json resolved_json(const ResolvedPolicy& p) {
   return {{"keepalive", p.keepalive},
@@ -208,7 +192,7 @@ nlohmann::json render_json(const PolicyReport& report) {
   json["rtt_ms"] = report.path.rtt.count();
   if (report.live) {
     json["live_socket"] = {{"peer", report.live->peer},
-                           {"in_force", policy_json(report.live->in_force)},
+                           {"in_force", resolved_json(report.live->in_force)},
                            {"matches", report.live->matches}};
   }
   json["predictions"] = nlohmann::json::array();

@@ -17,7 +17,7 @@ namespace tcpka::tools {
 // A connected socket the policy was applied to, and what the kernel then had in force.
 struct LiveSocket {
   std::string peer;
-  Policy in_force;
+  ResolvedPolicy in_force;
   bool matches = false;  // in_force equals the predicted effective settings
 };
 
