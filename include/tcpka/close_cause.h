@@ -27,6 +27,9 @@ enum class CloseCause {
   unknown,
 };
 
+// How many causes there are, for tables indexed by cause.
+inline constexpr int kCloseCauseCount = static_cast<int>(CloseCause::unknown) + 1;
+
 // "keepalive_timeout", the same spelling as the enumerator.
 std::string_view to_string(CloseCause cause);
 std::optional<CloseCause> close_cause_from_string(std::string_view text);

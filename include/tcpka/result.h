@@ -56,7 +56,10 @@ class [[nodiscard]] Result {
     return std::get<T>(std::move(state_));
   }
   const T& operator*() const& { return value(); }
+  T& operator*() & { return value(); }
+  T&& operator*() && { return std::move(*this).value(); }
   const T* operator->() const { return &value(); }
+  T* operator->() { return &value(); }
 
   // Precondition: !ok().
   const Error& error() const {

@@ -17,7 +17,7 @@ Error bad_endpoint(std::string_view text, const std::string& why) {
 
 }  // namespace
 
-Result<Endpoint> parse_endpoint(std::string_view text) {
+Result<Endpoint> parse_endpoint(std::string_view text, PortZero zero) {
   Endpoint endpoint;
   std::string_view port;
   if (!text.empty() && text.front() == '[') {
@@ -40,8 +40,11 @@ Result<Endpoint> parse_endpoint(std::string_view text) {
   if (endpoint.host.empty()) return bad_endpoint(text, "the host is empty");
   unsigned value = 0;
   const auto [end, status] = std::from_chars(port.data(), port.data() + port.size(), value);
-  if (status != std::errc() || end != port.data() + port.size() || value < 1 || value > 65535) {
-    return bad_endpoint(text, "the port must be a number from 1 to 65535");
+  const unsigned lowest = zero == PortZero::allowed ? 0 : 1;
+  if (status != std::errc() || end != port.data() + port.size() || value < lowest ||
+      value > 65535) {
+    return bad_endpoint(text, "the port must be a number from " + std::to_string(lowest) +
+                                  " to 65535");
   }
   endpoint.port = static_cast<std::uint16_t>(value);
   return endpoint;

@@ -17,8 +17,11 @@ struct Endpoint {
   std::uint16_t port = 0;
 };
 
+// Whether port 0 (the kernel picks one at bind) is acceptable: to listen on, yes.
+enum class PortZero { rejected, allowed };
+
 // Reads "127.0.0.1:7001", "[::1]:7001" or "localhost:7001". The port must be 1..65535.
-Result<Endpoint> parse_endpoint(std::string_view text);
+Result<Endpoint> parse_endpoint(std::string_view text, PortZero zero = PortZero::rejected);
 
 // An address ready for connect() or bind().
 struct SocketAddress {

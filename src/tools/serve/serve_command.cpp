@@ -1,0 +1,431 @@
+// `tcpka serve`: the options, the listeners, the worker threads, and the main thread's
+// own loop (signals, periodic counters, the metrics endpoint).
+#include "serve/serve_command.h"
+
+#include <fmt/core.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "cli/byte_size.h"
+#include "cli/fail.h"
+#include "net/fd_limit.h"
+#include "net/listener.h"
+#include "serve/echo_worker.h"
+#include "serve/metrics_endpoint.h"
+#include "tcpka/system_defaults.h"
+
+namespace tcpka::tools {
+namespace {
+
+constexpr std::string_view kName = "serve";
+constexpr int kMaxThreads = 64;
+
+struct Options {
+  std::vector<std::string> listen{"127.0.0.1:7001"};
+  std::string policy;
+  std::string user_timeout;
+  std::uint64_t max_conns = 0;
+  std::uint32_t per_ip = 0;
+  int threads = 1;
+  bool reuse_port = false;
+  std::string max_buffer = "64KiB";
+  std::string slow_reader_grace = "10s";
+  std::string idle_timeout;
+  std::string log = "human";
+  std::string stats_every;
+  std::string metrics;
+};
+
+struct Failure {
+  std::string message;
+  ExitCode code;
+};
+
+// Everything the options say, checked, before anything is opened.
+struct Plan {
+  std::vector<net::SocketAddress> listen;
+  std::optional<Policy> policy;
+  ServeSettings settings;
+  std::uint32_t per_ip = 0;
+  int threads = 1;
+  bool reuse_port = false;
+  LogFormat log = LogFormat::human;
+  Millis stats_every{0};
+  std::optional<net::SocketAddress> metrics;
+};
+
+// An address to listen on (port 0: the kernel picks one).
+Result<net::SocketAddress> one_address(const std::string& option, const std::string& text) {
+  auto endpoint = net::parse_endpoint(text, net::PortZero::allowed);
+  if (!endpoint) return invalid_argument(option + ": " + endpoint.error().message);
+  auto addresses = net::resolve(*endpoint);
+  if (!addresses) return invalid_argument(option + ": " + addresses.error().message);
+  return addresses->front();
+}
+
+Result<Millis> duration_option(const std::string& option, const std::string& text) {
+  auto duration = parse_duration(text);
+  if (!duration) return invalid_argument(option + ": " + duration.error().message);
+  return *duration;
+}
+
+// The listener's policy: --policy, with --user-timeout replacing its ut when given.
+Result<std::optional<Policy>> listener_policy(const Options& options) {
+  std::optional<Policy> policy;
+  if (!options.policy.empty()) {
+    auto parsed = parse_policy(options.policy);
+    if (!parsed) return invalid_argument("--policy: " + parsed.error().message);
+    policy = *parsed;
+  }
+  if (!options.user_timeout.empty()) {
+    auto ut = parse_policy("ut=" + options.user_timeout);
+    if (!ut) return invalid_argument("--user-timeout: " + ut.error().message);
+    if (!policy) policy = Policy{};
+    policy->user_timeout = ut->user_timeout;
+    if (auto valid = validate_policy(*policy); !valid) {
+      return invalid_argument("--user-timeout: " + valid.error().message);
+    }
+  }
+  return policy;
+}
+
+Result<Plan> make_plan(const Options& options) {
+  Plan plan;
+  for (const std::string& text : options.listen) {
+    auto address = one_address("--listen", text);
+    if (!address) return address.error();
+    plan.listen.push_back(*address);
+  }
+  auto policy = listener_policy(options);
+  if (!policy) return policy.error();
+  plan.policy = *policy;
+  if (options.threads < 1 || options.threads > kMaxThreads) {
+    return invalid_argument(
+        fmt::format("--threads {}: give 1 to {}", options.threads, kMaxThreads));
+  }
+  plan.threads = options.threads;
+  plan.reuse_port = options.reuse_port || options.threads > 1;
+  auto max_buffer = parse_byte_size(options.max_buffer);
+  if (!max_buffer || *max_buffer == 0) {
+    return invalid_argument("--max-buffer: " + (max_buffer ? std::string("must be above zero")
+                                                           : max_buffer.error().message));
+  }
+  plan.settings.max_buffer = *max_buffer;
+  auto grace = duration_option("--slow-reader-grace", options.slow_reader_grace);
+  if (!grace) return grace.error();
+  plan.settings.slow_reader_grace = *grace;
+  if (!options.idle_timeout.empty()) {
+    auto idle = duration_option("--idle-timeout", options.idle_timeout);
+    if (!idle) return idle.error();
+    if (*idle < Millis(10) || *idle > Millis(86'400'000)) {
+      return invalid_argument("--idle-timeout: give 10ms to 24h");
+    }
+    plan.settings.idle_timeout = *idle;
+  }
+  plan.settings.max_conns = options.max_conns;
+  plan.per_ip = options.per_ip;
+  const auto log = parse_log_format(options.log);
+  if (!log) return invalid_argument("--log: '" + options.log + "' is not human, json or none");
+  plan.log = *log;
+  if (!options.stats_every.empty()) {
+    auto every = duration_option("--stats-every", options.stats_every);
+    if (!every) return every.error();
+    if (*every < Millis(100)) return invalid_argument("--stats-every: give 100ms or more");
+    plan.stats_every = *every;
+  }
+  if (!options.metrics.empty()) {
+    auto address = one_address("--metrics", options.metrics);
+    if (!address) return address.error();
+    plan.metrics = *address;
+  }
+  return plan;
+}
+
+// What the listeners' policy arms, from the settings a new socket would have with it;
+// accepted sockets inherit exactly these.
+Result<void> settle_policy(Plan& plan) {
+  if (!plan.policy) return {};
+  auto system = read_system_defaults();
+  if (!system) return system.error();
+  auto resolved = resolve(*plan.policy, *system);
+  if (!resolved) return invalid_argument("--policy: " + resolved.error().message);
+  plan.settings.keepalive_armed = resolved->keepalive;
+  plan.settings.user_timeout_armed = resolved->user_timeout.count() > 0;
+  plan.settings.inherited = *resolved;
+  return {};
+}
+
+// Each worker's listeners. With several workers every one binds the same addresses with
+// SO_REUSEPORT; port 0 is resolved by the first bind and reused by the others.
+Result<std::vector<std::vector<BoundListener>>> open_listeners(const Plan& plan) {
+  std::vector<std::vector<BoundListener>> per_worker(static_cast<std::size_t>(plan.threads));
+  net::ListenOptions options;
+  options.reuse_port = plan.reuse_port;
+  options.policy = plan.policy;
+  for (net::SocketAddress address : plan.listen) {
+    for (int worker = 0; worker < plan.threads; ++worker) {
+      auto fd = net::listen_tcp(address, options);
+      if (!fd) return fd.error();
+      auto bound = net::local_address(fd->get());
+      if (!bound) return bound.error();
+      address = *bound;
+      per_worker[static_cast<std::size_t>(worker)].push_back(
+          {std::move(*fd), net::to_string(*bound)});
+    }
+  }
+  return per_worker;
+}
+
+// The main thread's loop: signals, the counters timer and the metrics endpoint. It opens
+// everything it needs before the workers start, so that a server already out of
+// descriptors for its connections can still be stopped and scraped.
+class Supervisor {
+ public:
+  static Result<std::unique_ptr<Supervisor>> create(const Plan& plan,
+                                                    std::vector<WorkerCounters>& counters,
+                                                    EventLog& log);
+  // Until SIGINT or SIGTERM.
+  void run();
+
+ private:
+  enum Token : std::uint64_t { kSignal = 1, kStatsTimer = 2, kMetricsListener = 3 };
+  static constexpr std::uint64_t kMetricsClient = std::uint64_t{4} << 32;
+
+  Supervisor(net::Poller poller, std::vector<WorkerCounters>& counters, EventLog& log)
+      : poller_(std::move(poller)), counters_(counters), log_(log) {}
+
+  ServerTotals totals() const { return ServerTotals::sum(counters_); }
+  void print_counters();
+  Result<void> open_signals();
+  Result<void> open_timer(Millis every);
+  Result<void> open_metrics(const net::SocketAddress& address);
+
+  net::Poller poller_;
+  std::vector<WorkerCounters>& counters_;
+  EventLog& log_;
+  net::UniqueFd signals_;
+  net::UniqueFd timer_;
+  std::optional<MetricsEndpoint> metrics_;
+};
+
+Error system_error(const char* what) {
+  const int error = errno;
+  return errno_error(error, std::string(what) + ": " + std::generic_category().message(error));
+}
+
+Result<std::unique_ptr<Supervisor>> Supervisor::create(const Plan& plan,
+                                                       std::vector<WorkerCounters>& counters,
+                                                       EventLog& log) {
+  auto poller = net::Poller::create();
+  if (!poller) return poller.error();
+  std::unique_ptr<Supervisor> supervisor(new Supervisor(std::move(*poller), counters, log));
+  if (auto opened = supervisor->open_signals(); !opened) return opened.error();
+  if (plan.stats_every > Millis(0)) {
+    if (auto opened = supervisor->open_timer(plan.stats_every); !opened) return opened.error();
+  }
+  if (plan.metrics) {
+    if (auto opened = supervisor->open_metrics(*plan.metrics); !opened) return opened.error();
+  }
+  return supervisor;
+}
+
+Result<void> Supervisor::open_signals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  for (int signal : {SIGINT, SIGTERM, SIGHUP})
+    sigaddset(&signals, signal);
+  signals_ = net::UniqueFd(::signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC));
+  if (!signals_) return system_error("signalfd");
+  return poller_.add(signals_.get(), EPOLLIN, kSignal);
+}
+
+Result<void> Supervisor::open_timer(Millis every) {
+  timer_ = net::UniqueFd(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
+  if (!timer_) return system_error("timerfd_create");
+  const auto ms = every.count();
+  const timespec period{ms / 1000, (ms % 1000) * 1'000'000};
+  const itimerspec schedule{period, period};
+  if (::timerfd_settime(timer_.get(), 0, &schedule, nullptr) != 0) {
+    return system_error("timerfd_settime");
+  }
+  return poller_.add(timer_.get(), EPOLLIN, kStatsTimer);
+}
+
+Result<void> Supervisor::open_metrics(const net::SocketAddress& address) {
+  auto endpoint = MetricsEndpoint::create(address, [this] { return render_prometheus(totals()); });
+  if (!endpoint) return endpoint.error();
+  metrics_.emplace(std::move(*endpoint));
+  if (auto watched = metrics_->watch(poller_, kMetricsListener, kMetricsClient); !watched) {
+    return watched;
+  }
+  log_.write(
+      log_.format() == LogFormat::json
+          ? fmt::format("{{\"event\":\"metrics\",\"address\":\"{}\"}}\n", metrics_->address())
+          : fmt::format("metrics http://{}/metrics\n", metrics_->address()));
+  return {};
+}
+
+void Supervisor::print_counters() {
+  log_.write(log_.format() == LogFormat::json ? render_summary_json(totals())
+                                              : render_summary(totals()));
+}
+
+void Supervisor::run() {
+  bool running = true;
+  while (running) {
+    poller_.wait(Millis(-1), [&](std::uint64_t token, std::uint32_t) {
+      if (token == kSignal) {
+        signalfd_siginfo info{};
+        while (::read(signals_.get(), &info, sizeof(info)) == sizeof(info)) {
+          if (info.ssi_signo == SIGHUP) {
+            print_counters();
+          } else {
+            running = false;
+          }
+        }
+      } else if (token == kStatsTimer) {
+        std::uint64_t expirations = 0;
+        [[maybe_unused]] const ssize_t n = ::read(timer_.get(), &expirations, sizeof(expirations));
+        print_counters();
+      } else if (token == kMetricsListener) {
+        metrics_->on_listener(poller_);
+      } else if ((token & kMetricsClient) != 0) {
+        metrics_->on_client(poller_, static_cast<int>(token & 0xffffffff));
+      }
+    });
+  }
+}
+
+int run(const Options& options) {
+  auto plan = make_plan(options);
+  if (!plan) return fail(kName, plan.error().message, kExitBadInput);
+  if (auto settled = settle_policy(*plan); !settled) {
+    return fail(kName, settled.error().message, kExitBadInput);
+  }
+
+  // Every connection needs a descriptor; take as many as this process may have.
+  const net::FdLimit fds = net::raise_fd_limit(std::uint64_t{1} << 21);
+  auto table = ConnectionTable::create(fds.now);
+  if (!table) return fail(kName, table.error().message, kExitMissingCapability);
+  auto listeners = open_listeners(*plan);
+  if (!listeners) {
+    const bool bad_input = listeners.error().code == std::errc::address_in_use ||
+                           listeners.error().code == std::errc::address_not_available ||
+                           listeners.error().code == std::errc::invalid_argument;
+    return fail(kName, listeners.error().message,
+                bad_input ? kExitBadInput : kExitMissingCapability);
+  }
+
+  // Signals are for the supervisor's signalfd: block them before any thread starts, so
+  // that every thread inherits the mask. SIGPIPE is never wanted (MSG_NOSIGNAL anyway).
+  sigset_t signals;
+  sigemptyset(&signals);
+  for (int signal : {SIGINT, SIGTERM, SIGHUP})
+    sigaddset(&signals, signal);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  EventLog log(plan->log, STDOUT_FILENO);
+  ServerShared shared{std::move(*table), PerIpLimiter(plan->per_ip), log};
+  std::vector<WorkerCounters> counters(static_cast<std::size_t>(plan->threads));
+  const std::string policy_text = plan->settings.inherited ? to_string(*plan->settings.inherited)
+                                                           : std::string("as the system has it");
+  for (const auto& listener : (*listeners)[0]) {
+    log.write(plan->log == LogFormat::json
+                  ? fmt::format("{{\"event\":\"listening\",\"address\":\"{}\",\"policy\":\"{}\","
+                                "\"threads\":{},\"fd_limit\":{}}}\n",
+                                listener.address, policy_text, plan->threads, fds.now)
+                  : fmt::format("listening {} policy {} threads {} fd limit {}\n", listener.address,
+                                policy_text, plan->threads, fds.now));
+  }
+
+  std::vector<std::unique_ptr<EchoWorker>> workers;
+  for (int i = 0; i < plan->threads; ++i) {
+    auto worker = EchoWorker::create(i, std::move((*listeners)[static_cast<std::size_t>(i)]),
+                                     plan->settings, shared, counters[static_cast<std::size_t>(i)]);
+    if (!worker) return fail(kName, worker.error().message, kExitMissingCapability);
+    workers.push_back(std::move(*worker));
+  }
+
+  auto supervisor = Supervisor::create(*plan, counters, log);
+  if (!supervisor) {
+    return fail(kName, supervisor.error().message,
+                supervisor.error().code == std::errc::address_in_use ? kExitBadInput
+                                                                     : kExitMissingCapability);
+  }
+  std::vector<std::thread> threads;
+  for (auto& worker : workers)
+    threads.emplace_back([&worker] { worker->run(); });
+  (*supervisor)->run();
+  for (auto& worker : workers)
+    worker->stop();
+  for (auto& thread : threads)
+    thread.join();
+  const ServerTotals totals = ServerTotals::sum(counters);
+  log.write(plan->log == LogFormat::json ? render_summary_json(totals) : render_summary(totals));
+  return kExitOk;
+}
+
+}  // namespace
+
+Subcommand add_serve_command(CLI::App& tcpka) {
+  auto options = std::make_shared<Options>();
+  CLI::App* app = tcpka.add_subcommand(
+      std::string(kName),
+      "An echo server that finds dead peers: keepalive and user timeout on every "
+      "connection, one line per close with its cause and timing");
+  app->add_option("-l,--listen", options->listen,
+                  "Address to listen on, repeatable (IPv4 or [IPv6]); port 0 picks one")
+      ->type_name("ADDR:PORT")
+      ->capture_default_str();
+  app->add_option("-p,--policy", options->policy,
+                  "Keepalive policy for the listeners, inherited by every accepted socket: "
+                  "idle=10s,intvl=5s,cnt=5,ut=auto | 10:5:5 | on | off")
+      ->type_name("P");
+  app->add_option("--user-timeout", options->user_timeout,
+                  "TCP_USER_TIMEOUT for accepted sockets: auto (idle+intvl*cnt), off, or a "
+                  "duration; replaces the policy's ut")
+      ->type_name("auto|off|D");
+  app->add_option("--max-conns", options->max_conns,
+                  "Refuse connections beyond this many open (0: no limit)")
+      ->capture_default_str();
+  app->add_option("--per-ip", options->per_ip,
+                  "Refuse connections beyond this many from one address (0: no limit)")
+      ->capture_default_str();
+  app->add_option("--threads", options->threads,
+                  "Event loops, each with its own listeners (SO_REUSEPORT)")
+      ->capture_default_str();
+  app->add_flag("--reuse-port", options->reuse_port,
+                "Share the port with other processes (SO_REUSEPORT): several serve processes "
+                "can hold more connections than one process's descriptor limit allows");
+  app->add_option("--max-buffer", options->max_buffer,
+                  "Pending output per connection; at the bound, reading from it stops")
+      ->type_name("SIZE")
+      ->capture_default_str();
+  app->add_option("--slow-reader-grace", options->slow_reader_grace,
+                  "How long a connection's output may stay at --max-buffer before it is "
+                  "closed as slow_reader")
+      ->type_name("D")
+      ->capture_default_str();
+  app->add_option("--idle-timeout", options->idle_timeout,
+                  "Close connections that send nothing for this long (cause idle_timeout)")
+      ->type_name("D");
+  app->add_option("--log", options->log, "Close events as human lines, json lines, or none")
+      ->type_name("human|json|none")
+      ->capture_default_str();
+  app->add_option("--stats-every", options->stats_every,
+                  "Print the counters this often (SIGHUP prints them too)")
+      ->type_name("D");
+  app->add_option("--metrics", options->metrics,
+                  "Serve Prometheus metrics over HTTP at ADDR:PORT/metrics")
+      ->type_name("ADDR:PORT");
+  return Subcommand{app, [options] { return run(*options); }};
+}
+
+}  // namespace tcpka::tools

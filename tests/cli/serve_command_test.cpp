@@ -1,0 +1,345 @@
+// `tcpka serve` run as a user runs it, with real clients on loopback.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/child_process.h"
+#include "support/loopback.h"
+#include "support/spawned_process.h"
+
+namespace tcpka {
+namespace {
+
+using namespace testing;
+using namespace std::chrono_literals;
+
+struct Server {
+  SpawnedProcess process;
+  int port = 0;
+};
+
+int port_of(const std::string& address) {
+  return std::stoi(address.substr(address.rfind(':') + 1));
+}
+
+Server start_server(std::vector<std::string> args, SpawnedProcess::Options options = {}) {
+  std::vector<std::string> argv = {TCPKA_BINARY,  "serve", "--listen",
+                                   "127.0.0.1:0", "--log", "json"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  SpawnedProcess process = SpawnedProcess::start(argv, options);
+  const auto listening = process.wait_for_line("\"listening\"", 10s);
+  if (!listening) throw std::runtime_error("serve did not start: " + process.error_output());
+  const int port = port_of(nlohmann::json::parse(*listening)["address"]);
+  return Server{std::move(process), port};
+}
+
+net::UniqueFd connect_to(int port, const char* source = nullptr) {
+  net::UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (source != nullptr) {
+    net::SocketAddress from = loopback_address(AF_INET, 0);
+    ::inet_pton(AF_INET, source, &reinterpret_cast<sockaddr_in*>(&from.storage)->sin_addr);
+    if (::bind(fd.get(), from.get(), from.length) != 0) throw std::runtime_error("bind");
+  }
+  const net::SocketAddress to = loopback_address(AF_INET, port);
+  if (::connect(fd.get(), to.get(), to.length) != 0) {
+    throw std::runtime_error(std::string("connect: ") + std::strerror(errno));
+  }
+  return fd;
+}
+
+// The close events the server logged so far (after waiting for `count` of them).
+std::vector<nlohmann::json> close_events(Server& server, std::size_t count,
+                                         std::chrono::milliseconds limit = 10s) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (true) {
+    std::vector<nlohmann::json> events;
+    for (const std::string& line : server.process.lines()) {
+      if (line.find("\"close\"") != std::string::npos)
+        events.push_back(nlohmann::json::parse(line));
+    }
+    if (events.size() >= count || std::chrono::steady_clock::now() > deadline) return events;
+    server.process.read_output(50ms);
+  }
+}
+
+nlohmann::json stop_and_summarize(Server& server) {
+  server.process.signal(SIGTERM);
+  EXPECT_EQ(server.process.wait_exit(20s), 0);
+  for (const std::string& line : server.process.lines()) {
+    if (line.find("\"summary\"") != std::string::npos) return nlohmann::json::parse(line);
+  }
+  ADD_FAILURE() << "no summary";
+  return {};
+}
+
+// Sends `out` and reads as much back, interleaving so that neither side's buffers stall.
+std::string exchange(int fd, const std::string& out, std::size_t chunk) {
+  std::string in;
+  std::size_t sent = 0;
+  while (in.size() < out.size()) {
+    pollfd ready{fd, static_cast<short>(POLLIN | (sent < out.size() ? POLLOUT : 0)), 0};
+    if (::poll(&ready, 1, 10'000) <= 0) break;
+    if ((ready.revents & POLLOUT) != 0) {
+      const ssize_t n = ::send(fd, out.data() + sent, std::min(chunk, out.size() - sent),
+                               MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n > 0) sent += static_cast<std::size_t>(n);
+    }
+    if ((ready.revents & POLLIN) != 0) {
+      char buffer[65536];
+      const ssize_t n = ::recv(fd, buffer, sizeof(buffer), MSG_DONTWAIT);
+      if (n <= 0) break;
+      in.append(buffer, static_cast<std::size_t>(n));
+    }
+  }
+  return in;
+}
+
+std::string pattern(std::size_t size) {
+  std::string bytes(size, '\0');
+  for (std::size_t i = 0; i < size; ++i)
+    bytes[i] = static_cast<char>('a' + i * 7 % 26);
+  return bytes;
+}
+
+TEST(Serve, EchoesByteByByteAndMegabytes) {
+  Server server = start_server({});
+  net::UniqueFd client = connect_to(server.port);
+  const int on = 1;
+  ::setsockopt(client.get(), IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+  const std::string small = pattern(4096);
+  EXPECT_EQ(exchange(client.get(), small, 1), small);
+  const std::string big = pattern(1 << 20);
+  EXPECT_EQ(exchange(client.get(), big, 1 << 20), big);
+  client.reset();
+  const auto events = close_events(server, 1);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0]["cause"], "peer_closed");
+  EXPECT_EQ(events[0]["bytes_in"], small.size() + big.size());
+  EXPECT_EQ(events[0]["bytes_out"], small.size() + big.size());
+}
+
+TEST(Serve, EchoesOnEveryThread) {
+  Server server = start_server({"--threads", "3"});
+  std::vector<net::UniqueFd> clients;
+  for (int i = 0; i < 12; ++i)
+    clients.push_back(connect_to(server.port));
+  for (auto& client : clients)
+    EXPECT_EQ(exchange(client.get(), "ping", 4), "ping");
+  clients.clear();
+  EXPECT_EQ(close_events(server, 12).size(), 12u);
+  EXPECT_EQ(stop_and_summarize(server)["accepted"], 12);
+}
+
+TEST(Serve, AKilledClientIsPeerClosedWithinASecond) {
+  Server server = start_server({"--policy", "10:5:5,ut=auto"});
+  const pid_t child = ::fork();
+  if (child == 0) {
+    const net::SocketAddress to = loopback_address(AF_INET, server.port);
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (::connect(fd, to.get(), to.length) == 0) ::pause();
+    ::_exit(1);
+  }
+  std::this_thread::sleep_for(300ms);
+  const auto killed = std::chrono::steady_clock::now();
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+  const auto events = close_events(server, 1, 5s);
+  const auto seen = std::chrono::steady_clock::now() - killed;
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0]["cause"], "peer_closed");
+  EXPECT_LT(seen, 1s);
+}
+
+TEST(Serve, KeepaliveFindsASilentClient) {
+  Server server = start_server({"--policy", "idle=1s,intvl=1s,cnt=2"});
+  net::UniqueFd client = connect_to(server.port);
+  EXPECT_EQ(exchange(client.get(), "x", 1), "x");
+  silence(client.get());
+  const auto events = close_events(server, 1, 10s);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0]["cause"], "keepalive_timeout");
+  EXPECT_EQ(events[0]["errno"], "ETIMEDOUT");
+  EXPECT_EQ(events[0]["probes"], 2);
+  EXPECT_GE(events[0]["since_last_received_ms"].get<int>(), 3'000);
+}
+
+TEST(Serve, IdleConnectionsAreClosed) {
+  Server server = start_server({"--idle-timeout", "300ms"});
+  net::UniqueFd quiet = connect_to(server.port);
+  const auto events = close_events(server, 1, 5s);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0]["cause"], "idle_timeout");
+  EXPECT_GE(events[0]["since_last_received_ms"].get<int>(), 300);
+  char byte = 0;
+  EXPECT_EQ(::recv(quiet.get(), &byte, 1, 0), 0);  // the client sees the close
+}
+
+TEST(Serve, ASlowReaderIsClosedAndMemoryStaysBounded) {
+  Server server = start_server({"--max-buffer", "64KiB", "--slow-reader-grace", "1s"});
+  const std::uint64_t before = server.process.resident_bytes();
+  net::UniqueFd client = connect_to(server.port);
+  // Write without ever reading, until neither the server nor the kernel takes more.
+  const std::string chunk(1 << 16, 'x');
+  std::uint64_t written = 0;
+  const auto deadline = std::chrono::steady_clock::now() + 3s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    const ssize_t n = ::send(client.get(), chunk.data(), chunk.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      written += static_cast<std::uint64_t>(n);
+    } else {
+      std::this_thread::sleep_for(10ms);
+    }
+  }
+  const std::uint64_t during = server.process.resident_bytes();
+  EXPECT_GT(written, 1u << 20);
+  EXPECT_LT(during - std::min(during, before), 8u << 20)
+      << "server memory grew with its peer's backlog";
+  const auto events = close_events(server, 1, 5s);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0]["cause"], "slow_reader");
+}
+
+TEST(Serve, RefusesBeyondMaxConns) {
+  Server server = start_server({"--max-conns", "2"});
+  net::UniqueFd a = connect_to(server.port);
+  net::UniqueFd b = connect_to(server.port);
+  EXPECT_EQ(exchange(a.get(), "a", 1), "a");
+  EXPECT_EQ(exchange(b.get(), "b", 1), "b");
+  net::UniqueFd c = connect_to(server.port);
+  char byte = 0;
+  EXPECT_EQ(::recv(c.get(), &byte, 1, 0), 0);  // accepted by the kernel, closed by serve
+  const auto summary = stop_and_summarize(server);
+  EXPECT_EQ(summary["refused_max_conns"], 1);
+  EXPECT_EQ(summary["accepted"], 2);
+}
+
+TEST(Serve, RefusesBeyondPerIp) {
+  Server server = start_server({"--per-ip", "1"});
+  net::UniqueFd first = connect_to(server.port, "127.0.0.1");
+  EXPECT_EQ(exchange(first.get(), "1", 1), "1");
+  net::UniqueFd second = connect_to(server.port, "127.0.0.1");
+  char byte = 0;
+  EXPECT_EQ(::recv(second.get(), &byte, 1, 0), 0);
+  net::UniqueFd other = connect_to(server.port, "127.0.0.2");
+  EXPECT_EQ(exchange(other.get(), "2", 1), "2");
+  const auto summary = stop_and_summarize(server);
+  EXPECT_EQ(summary["refused_per_ip"], 1);
+  EXPECT_EQ(summary["accepted"], 2);
+}
+
+TEST(Serve, OutOfDescriptorsNeitherSpinsNorCrashes) {
+  Server server = start_server({}, SpawnedProcess::Options{64});
+  std::vector<net::UniqueFd> clients;
+  for (int i = 0; i < 150; ++i) {
+    try {
+      clients.push_back(connect_to(server.port));
+    } catch (const std::exception& e) {
+      server.process.read_output(100ms);
+      FAIL() << "client " << i << ": " << e.what()
+             << "; server alive: " << (::kill(server.process.pid(), 0) == 0)
+             << "; its stderr: " << server.process.error_output();
+    }
+  }
+  std::this_thread::sleep_for(300ms);
+  const auto cpu_before = server.process.cpu_time();
+  std::this_thread::sleep_for(1s);
+  const auto cpu_used = server.process.cpu_time() - cpu_before;
+  EXPECT_LT(cpu_used, 200ms) << "the server spins when out of descriptors";
+  clients.clear();
+  std::this_thread::sleep_for(300ms);
+  net::UniqueFd again = connect_to(server.port);
+  EXPECT_EQ(exchange(again.get(), "back", 4), "back");
+  const auto summary = stop_and_summarize(server);
+  EXPECT_GT(summary["dropped_out_of_fds"].get<int>(), 0);
+}
+
+TEST(Serve, ShutdownClosesEverythingAndSummarizes) {
+  Server server = start_server({});
+  net::UniqueFd a = connect_to(server.port);
+  net::UniqueFd b = connect_to(server.port);
+  EXPECT_EQ(exchange(a.get(), "hello", 5), "hello");
+  EXPECT_EQ(exchange(b.get(), "x", 1), "x");
+  const auto summary = stop_and_summarize(server);
+  EXPECT_EQ(summary["accepted"], 2);
+  EXPECT_EQ(summary["open"], 0);
+  EXPECT_EQ(summary["closed_by_cause"]["local"], 2);
+  EXPECT_EQ(summary["bytes_in"], 6);
+}
+
+TEST(Serve, MetricsEndpointSpeaksPrometheus) {
+  SpawnedProcess process = SpawnedProcess::start({TCPKA_BINARY, "serve", "--listen", "127.0.0.1:0",
+                                                  "--metrics", "127.0.0.1:0", "--log", "json"});
+  const auto listening = process.wait_for_line("\"listening\"", 10s);
+  const auto metrics = process.wait_for_line("\"metrics\"", 10s);
+  ASSERT_TRUE(listening && metrics);
+  Server server{std::move(process), port_of(nlohmann::json::parse(*listening)["address"])};
+  const int metrics_port = port_of(nlohmann::json::parse(*metrics)["address"]);
+  net::UniqueFd client = connect_to(server.port);
+  EXPECT_EQ(exchange(client.get(), "abc", 3), "abc");
+
+  net::UniqueFd scrape = connect_to(metrics_port);
+  const std::string request = "GET /metrics HTTP/1.1\r\nHost: test\r\n\r\n";
+  ::send(scrape.get(), request.data(), request.size(), MSG_NOSIGNAL);
+  std::string reply;
+  char buffer[4096];
+  ssize_t n = 0;
+  while ((n = ::recv(scrape.get(), buffer, sizeof(buffer), 0)) > 0)
+    reply.append(buffer, static_cast<std::size_t>(n));
+  ASSERT_EQ(reply.rfind("HTTP/1.1 200 OK", 0), 0u) << reply;
+  const std::string body = reply.substr(reply.find("\r\n\r\n") + 4);
+  // Every sample line is "name{labels} value"; find the ones we know.
+  std::map<std::string, double> samples;
+  std::istringstream lines(body);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    const auto space = line.rfind(' ');
+    samples[line.substr(0, space)] = std::stod(line.substr(space + 1));
+  }
+  EXPECT_EQ(samples["tcpka_connections_open"], 1);
+  EXPECT_EQ(samples["tcpka_connections_accepted_total"], 1);
+  EXPECT_EQ(samples["tcpka_received_bytes_total"], 3);
+  EXPECT_EQ(samples["tcpka_connections_closed_total{cause=\"peer_closed\"}"], 0);
+}
+
+TEST(Serve, BadInputGetsOneLineAndExitTwo) {
+  const std::vector<std::vector<std::string>> cases = {
+      {"--listen", "nowhere"},   {"--listen", "127.0.0.1:99999"}, {"--threads", "0"},
+      {"--max-buffer", "0"},     {"--max-buffer", "lots"},        {"--log", "loud"},
+      {"--idle-timeout", "1ms"}, {"--policy", "idle=0"},          {"--user-timeout", "30000"},
+      {"--stats-every", "1ms"},  {"--metrics", "bogus"},
+  };
+  for (const auto& args : cases) {
+    std::vector<std::string> argv = {TCPKA_BINARY, "serve"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    const auto result = run_process(argv, 10s);
+    EXPECT_EQ(result.exit_code, 2) << args[0] << " " << args[1] << ": " << result.err;
+    EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << result.err;
+  }
+}
+
+TEST(Serve, APortInUseIsBadInput) {
+  auto taken = listen_on_loopback(AF_INET);
+  const std::string address = "127.0.0.1:" + std::to_string(local_port(taken.get()));
+  const auto result = run_process({TCPKA_BINARY, "serve", "--listen", address}, 10s);
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_NE(result.err.find("Address already in use"), std::string::npos) << result.err;
+}
+
+}  // namespace
+}  // namespace tcpka

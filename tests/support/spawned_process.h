@@ -1,0 +1,70 @@
+// A program started in the background for a test, with its output read as it comes.
+// It is always bounded: the destructor kills it with SIGKILL if it still runs, and
+// every path reaps it.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tcpka::testing {
+
+class SpawnedProcess {
+ public:
+  struct Options {
+    std::optional<std::uint64_t> fd_limit;  // RLIMIT_NOFILE (soft and hard) for the child
+  };
+
+  // Throws when it cannot be started.
+  static SpawnedProcess start(const std::vector<std::string>& argv, Options options);
+  static SpawnedProcess start(const std::vector<std::string>& argv) { return start(argv, {}); }
+
+  SpawnedProcess(SpawnedProcess&& other) noexcept;
+  SpawnedProcess& operator=(SpawnedProcess&&) = delete;
+  SpawnedProcess(const SpawnedProcess&) = delete;
+  ~SpawnedProcess();
+
+  pid_t pid() const { return pid_; }
+
+  // Reads what the process writes for up to `wait` (returning as soon as something came).
+  void read_output(std::chrono::milliseconds wait) { pump(wait); }
+
+  // Waits up to `limit` for a line of standard output containing `needle`.
+  std::optional<std::string> wait_for_line(std::string_view needle,
+                                           std::chrono::milliseconds limit);
+  // Every whole line of standard output read so far.
+  const std::vector<std::string>& lines() const { return lines_; }
+  const std::string& error_output() const { return err_; }
+
+  void signal(int number) const;
+  // Waits up to `limit` for it to exit, reading its output meanwhile; its exit code, or
+  // empty if it had to be killed (or died of a signal).
+  std::optional<int> wait_exit(std::chrono::milliseconds limit);
+
+  // User + system CPU time it has used so far.
+  std::chrono::milliseconds cpu_time() const;
+  // Its resident set size now, in bytes.
+  std::uint64_t resident_bytes() const;
+
+ private:
+  SpawnedProcess(pid_t pid, int out, int err) : pid_(pid), out_(out), err_fd_(err) {}
+
+  // Reads what is available, waiting at most `wait` for something to arrive.
+  void pump(std::chrono::milliseconds wait);
+  void kill_and_reap();
+
+  pid_t pid_ = -1;
+  int out_ = -1;
+  int err_fd_ = -1;
+  bool reaped_ = false;
+  int status_ = 0;
+  std::string partial_;
+  std::vector<std::string> lines_;
+  std::string err_;
+};
+
+}  // namespace tcpka::testing
