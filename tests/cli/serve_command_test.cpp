@@ -262,7 +262,14 @@ TEST(Serve, OutOfDescriptorsNeitherSpinsNorCrashes) {
   EXPECT_LT(cpu_used, 200ms) << "the server spins when out of descriptors";
   clients.clear();
   std::this_thread::sleep_for(300ms);
-  net::UniqueFd again = connect_to(server.port);
+  net::UniqueFd again;
+  try {
+    again = connect_to(server.port);
+  } catch (const std::exception& e) {
+    server.process.read_output(100ms);
+    FAIL() << e.what() << "; server alive: " << (::kill(server.process.pid(), 0) == 0)
+           << "; its stderr: " << server.process.error_output();
+  }
   EXPECT_EQ(exchange(again.get(), "back", 4), "back");
   const auto summary = stop_and_summarize(server);
   EXPECT_GT(summary["dropped_out_of_fds"].get<int>(), 0);
