@@ -266,11 +266,12 @@ void ClientLoop::on_readable(std::size_t index, Slot& slot) {
       slot.last_received = now;
       if (slot.awaited > 0) {
         slot.awaited -= std::min(slot.awaited, received);
-        if (slot.awaited == 0) {
+        if (slot.awaited == 0 && now - started_ >= plan_.warmup) {
           totals_.round_trips.record(
               std::chrono::duration_cast<LatencyHistogram::Micros>(now - slot.message_sent));
         }
       }
+      if (received < buffer_.size()) return;  // drained: no read just to hear EAGAIN
       continue;
     }
     if (n == 0) {

@@ -30,6 +30,7 @@ struct ClientPlan {
   double rate = 0;       // connections opened per second; 0: all at once
   std::string message;   // sent after connecting (--send), or every period
   Millis send_every{0};  // zero: the message is sent once
+  Millis warmup{0};      // round trips completed before this are not counted
   Millis duration{0};    // zero: until stopped or every connection has ended
   bool reconnect = false;
 };

@@ -34,6 +34,7 @@ struct Options {
   double rate = 0;
   std::string source;
   std::string duration;
+  std::string warmup;
   bool reconnect = false;
   bool hold = false;
   std::string log = "human";
@@ -130,6 +131,11 @@ Result<ClientPlan> make_plan(const Options& options) {
     if (!duration) return duration.error();
     plan.duration = *duration;
   }
+  if (!options.warmup.empty()) {
+    auto warmup = duration_option("--warmup", options.warmup);
+    if (!warmup) return warmup.error();
+    plan.warmup = *warmup;
+  }
   plan.reconnect = options.reconnect;
   if (auto planned = plan_messages(options, plan); !planned) return planned.error();
   if (auto planned = plan_policy(options, plan); !planned) return planned.error();
@@ -221,6 +227,10 @@ Subcommand add_connect_command(CLI::App& tcpka) {
       ->type_name("RANGE");
   app->add_option("--duration", options->duration,
                   "Stop after this long (default: when every connection has ended, or on ^C)")
+      ->type_name("D");
+  app->add_option("--warmup", options->warmup,
+                  "Leave the round trips of the first D out of the statistics (while "
+                  "connections are still opening)")
       ->type_name("D");
   app->add_flag("--reconnect", options->reconnect,
                 "Reconnect what dies, backing off exponentially with jitter");

@@ -11,7 +11,7 @@ namespace tcpka::tools {
 std::size_t LatencyHistogram::bucket_of(std::uint64_t micros) {
   if (micros < kSubBuckets) return static_cast<std::size_t>(micros);
   const int power = static_cast<int>(std::bit_width(micros)) - 1;  // >= 4
-  const int shift = power - 4;                   // 16 = 2^4 parts per power
+  const int shift = power - 4;                                     // 16 = 2^4 parts per power
   const std::uint64_t part = (micros >> shift) - kSubBuckets;
   const std::size_t bucket = static_cast<std::size_t>((power - 3) * kSubBuckets) + part;
   return std::min(bucket, std::size_t{kSubBuckets * kPowers - 1});

@@ -292,6 +292,9 @@ void EchoWorker::on_readable(int fd, Connection& c) {
       c.last_received = now();
       counters_.count(counters_.bytes_in, static_cast<std::uint64_t>(n));
       if (!echo(fd, c, std::string_view(buffer_.data(), static_cast<std::size_t>(n)))) return;
+      // A short read drained the socket: skip the read that would only say EAGAIN (the
+      // level-triggered poller reports anything that arrives later).
+      if (static_cast<std::size_t>(n) < room) return;
       continue;
     }
     if (n == 0) {
