@@ -43,8 +43,8 @@ Result<Endpoint> parse_endpoint(std::string_view text, PortZero zero) {
   const unsigned lowest = zero == PortZero::allowed ? 0 : 1;
   if (status != std::errc() || end != port.data() + port.size() || value < lowest ||
       value > 65535) {
-    return bad_endpoint(text, "the port must be a number from " + std::to_string(lowest) +
-                                  " to 65535");
+    return bad_endpoint(text,
+                        "the port must be a number from " + std::to_string(lowest) + " to 65535");
   }
   endpoint.port = static_cast<std::uint16_t>(value);
   return endpoint;
