@@ -56,7 +56,7 @@ ClientLoop::ClientLoop(const ClientPlan& plan, EventLog& log, int stop_signal_fd
       stop_signal_fd_(stop_signal_fd),
       poller_(std::move(poller)),
       slots_(plan.count),
-      buffer_(64 * 1024) {}
+      buffer_(std::size_t{64} * 1024) {}
 
 // --- the loop ----------------------------------------------------------------------
 

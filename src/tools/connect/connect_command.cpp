@@ -3,13 +3,13 @@
 
 #include <fmt/core.h>
 #include <signal.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include <memory>
 
 #include "cli/byte_size.h"
 #include "cli/fail.h"
+#include "cli/signals.h"
 #include "connect/client_loop.h"
 #include "connect/source_addresses.h"
 #include "net/fd_limit.h"
@@ -163,13 +163,8 @@ int run(const Options& options) {
                 kExitBadInput);
   }
 
-  sigset_t signals;
-  sigemptyset(&signals);
-  for (int signal : {SIGINT, SIGTERM})
-    sigaddset(&signals, signal);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  ::signal(SIGPIPE, SIG_IGN);
-  net::UniqueFd stop(::signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC));
+  auto stop = take_signals({SIGINT, SIGTERM});
+  if (!stop) return fail(kName, stop.error().message, kExitMissingCapability);
 
   EventLog log(*log_format, STDOUT_FILENO);
   const std::string policy_text = plan->policy ? to_string(*plan->policy) : "as the system has it";
@@ -185,7 +180,7 @@ int run(const Options& options) {
                         std::max<std::size_t>(plan->sources.size(), 1), policy_text, fds.now,
                         fds.before));
 
-  auto loop = ClientLoop::create(*plan, log, stop.get());
+  auto loop = ClientLoop::create(*plan, log, stop->get());
   if (!loop) return fail(kName, loop.error().message, kExitMissingCapability);
   const ClientTotals totals = loop->run();
   log.write(render_client_summary(totals,

@@ -26,7 +26,7 @@ class LatencyHistogram {
   static std::size_t bucket_of(std::uint64_t micros);
   static std::uint64_t upper_edge(std::size_t bucket);
 
-  std::array<std::uint64_t, kSubBuckets * kPowers> buckets_{};
+  std::array<std::uint64_t, std::size_t{kSubBuckets} * kPowers> buckets_{};
   std::uint64_t count_ = 0;
   Micros max_{0};
 };

@@ -28,7 +28,7 @@ std::uint32_t value_of(std::uint64_t token) {
   return static_cast<std::uint32_t>(token);
 }
 
-constexpr std::size_t kReadSize = 64 * 1024;
+constexpr std::size_t kReadSize = std::size_t{64} * 1024;
 // Reads per readiness event, so that one fast peer cannot starve the others.
 constexpr int kReadsPerEvent = 16;
 constexpr Millis kSlowReaderCheck{100};

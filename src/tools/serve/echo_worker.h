@@ -26,11 +26,11 @@ namespace tcpka::tools {
 
 // How every worker behaves; read-only once the workers run.
 struct ServeSettings {
-  std::size_t max_buffer = 64 * 1024;  // pending output per connection
-  Millis slow_reader_grace{10'000};    // how long output may stay at that bound
-  Millis idle_timeout{0};              // zero: none
-  std::uint64_t max_conns = 0;         // zero: no limit
-  bool keepalive_armed = false;        // for classifying ETIMEDOUT
+  std::size_t max_buffer = std::size_t{64} * 1024;  // pending output per connection
+  Millis slow_reader_grace{10'000};                 // how long output may stay at that bound
+  Millis idle_timeout{0};                           // zero: none
+  std::uint64_t max_conns = 0;                      // zero: no limit
+  bool keepalive_armed = false;                     // for classifying ETIMEDOUT
   bool user_timeout_armed = false;
   // What accepted sockets must have inherited from the listener; debug builds check it.
   std::optional<ResolvedPolicy> inherited;

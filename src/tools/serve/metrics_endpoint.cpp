@@ -12,7 +12,7 @@ namespace tcpka::tools {
 namespace {
 
 // A scraper's request fits in far less; anything longer is not one.
-constexpr std::size_t kMaxRequest = 8 * 1024;
+constexpr std::size_t kMaxRequest = std::size_t{8} * 1024;
 constexpr std::size_t kMaxClients = 64;
 
 std::string response(const char* status, const std::string& body) {

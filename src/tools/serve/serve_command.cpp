@@ -14,6 +14,7 @@
 
 #include "cli/byte_size.h"
 #include "cli/fail.h"
+#include "cli/signals.h"
 #include "net/fd_limit.h"
 #include "net/listener.h"
 #include "serve/echo_worker.h"
@@ -187,7 +188,8 @@ Result<std::vector<std::vector<BoundListener>>> open_listeners(const Plan& plan)
 // descriptors for its connections can still be stopped and scraped.
 class Supervisor {
  public:
-  static Result<std::unique_ptr<Supervisor>> create(const Plan& plan,
+  // `signals` is a signalfd for SIGINT, SIGTERM and SIGHUP (take_signals()).
+  static Result<std::unique_ptr<Supervisor>> create(const Plan& plan, net::UniqueFd signals,
                                                     std::vector<WorkerCounters>& counters,
                                                     EventLog& log);
   // Until SIGINT or SIGTERM.
@@ -202,7 +204,6 @@ class Supervisor {
 
   ServerTotals totals() const { return ServerTotals::sum(counters_); }
   void print_counters();
-  Result<void> open_signals();
   Result<void> open_timer(Millis every);
   Result<void> open_metrics(const net::SocketAddress& address);
 
@@ -219,13 +220,16 @@ Error system_error(const char* what) {
   return errno_error(error, std::string(what) + ": " + std::generic_category().message(error));
 }
 
-Result<std::unique_ptr<Supervisor>> Supervisor::create(const Plan& plan,
+Result<std::unique_ptr<Supervisor>> Supervisor::create(const Plan& plan, net::UniqueFd signals,
                                                        std::vector<WorkerCounters>& counters,
                                                        EventLog& log) {
   auto poller = net::Poller::create();
   if (!poller) return poller.error();
   std::unique_ptr<Supervisor> supervisor(new Supervisor(std::move(*poller), counters, log));
-  if (auto opened = supervisor->open_signals(); !opened) return opened.error();
+  supervisor->signals_ = std::move(signals);
+  if (auto added = supervisor->poller_.add(supervisor->signals_.get(), EPOLLIN, kSignal); !added) {
+    return added.error();
+  }
   if (plan.stats_every > Millis(0)) {
     if (auto opened = supervisor->open_timer(plan.stats_every); !opened) return opened.error();
   }
@@ -233,16 +237,6 @@ Result<std::unique_ptr<Supervisor>> Supervisor::create(const Plan& plan,
     if (auto opened = supervisor->open_metrics(*plan.metrics); !opened) return opened.error();
   }
   return supervisor;
-}
-
-Result<void> Supervisor::open_signals() {
-  sigset_t signals;
-  sigemptyset(&signals);
-  for (int signal : {SIGINT, SIGTERM, SIGHUP})
-    sigaddset(&signals, signal);
-  signals_ = net::UniqueFd(::signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC));
-  if (!signals_) return system_error("signalfd");
-  return poller_.add(signals_.get(), EPOLLIN, kSignal);
 }
 
 Result<void> Supervisor::open_timer(Millis every) {
@@ -322,14 +316,10 @@ int run(const Options& options) {
                 bad_input ? kExitBadInput : kExitMissingCapability);
   }
 
-  // Signals are for the supervisor's signalfd: block them before any thread starts, so
-  // that every thread inherits the mask. SIGPIPE is never wanted (MSG_NOSIGNAL anyway).
-  sigset_t signals;
-  sigemptyset(&signals);
-  for (int signal : {SIGINT, SIGTERM, SIGHUP})
-    sigaddset(&signals, signal);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  ::signal(SIGPIPE, SIG_IGN);
+  // Signals are for the supervisor's signalfd: blocked before any thread starts, so that
+  // every thread inherits the mask.
+  auto signals = take_signals({SIGINT, SIGTERM, SIGHUP});
+  if (!signals) return fail(kName, signals.error().message, kExitMissingCapability);
 
   EventLog log(plan->log, STDOUT_FILENO);
   ServerShared shared{std::move(*table), PerIpLimiter(plan->per_ip), log};
@@ -353,13 +343,14 @@ int run(const Options& options) {
     workers.push_back(std::move(*worker));
   }
 
-  auto supervisor = Supervisor::create(*plan, counters, log);
+  auto supervisor = Supervisor::create(*plan, std::move(*signals), counters, log);
   if (!supervisor) {
     return fail(kName, supervisor.error().message,
                 supervisor.error().code == std::errc::address_in_use ? kExitBadInput
                                                                      : kExitMissingCapability);
   }
   std::vector<std::thread> threads;
+  threads.reserve(workers.size());
   for (auto& worker : workers)
     threads.emplace_back([&worker] { worker->run(); });
   (*supervisor)->run();
