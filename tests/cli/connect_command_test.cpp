@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "running_serve.h"
 #include "support/child_process.h"
 #include "support/loopback.h"
 #include "support/spawned_process.h"
@@ -21,19 +22,10 @@ namespace {
 using namespace testing;
 using namespace std::chrono_literals;
 
-struct Server {
-  SpawnedProcess process;
-  std::string address;
-};
+using Server = RunningServe;
 
-Server start_server(std::vector<std::string> args = {}) {
-  std::vector<std::string> argv = {TCPKA_BINARY,  "serve", "--listen",
-                                   "127.0.0.1:0", "--log", "json"};
-  argv.insert(argv.end(), args.begin(), args.end());
-  SpawnedProcess process = SpawnedProcess::start(argv);
-  const auto listening = process.wait_for_line("\"listening\"", 10s);
-  if (!listening) throw std::runtime_error("serve did not start: " + process.error_output());
-  return Server{std::move(process), nlohmann::json::parse(*listening)["address"]};
+Server start_server(const std::vector<std::string>& args = {}) {
+  return start_serve(args);
 }
 
 struct ConnectRun {

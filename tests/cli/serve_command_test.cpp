@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "running_serve.h"
 #include "support/child_process.h"
 #include "support/loopback.h"
 #include "support/spawned_process.h"
@@ -28,24 +29,10 @@ namespace {
 using namespace testing;
 using namespace std::chrono_literals;
 
-struct Server {
-  SpawnedProcess process;
-  int port = 0;
-};
+using Server = RunningServe;
 
-int port_of(const std::string& address) {
-  return std::stoi(address.substr(address.rfind(':') + 1));
-}
-
-Server start_server(std::vector<std::string> args, SpawnedProcess::Options options = {}) {
-  std::vector<std::string> argv = {TCPKA_BINARY,  "serve", "--listen",
-                                   "127.0.0.1:0", "--log", "json"};
-  argv.insert(argv.end(), args.begin(), args.end());
-  SpawnedProcess process = SpawnedProcess::start(argv, options);
-  const auto listening = process.wait_for_line("\"listening\"", 10s);
-  if (!listening) throw std::runtime_error("serve did not start: " + process.error_output());
-  const int port = port_of(nlohmann::json::parse(*listening)["address"]);
-  return Server{std::move(process), port};
+Server start_server(const std::vector<std::string>& args, SpawnedProcess::Options options = {}) {
+  return start_serve(args, options);
 }
 
 net::UniqueFd connect_to(int port, const char* source = nullptr) {
@@ -294,7 +281,8 @@ TEST(Serve, MetricsEndpointSpeaksPrometheus) {
   const auto listening = process.wait_for_line("\"listening\"", 10s);
   const auto metrics = process.wait_for_line("\"metrics\"", 10s);
   ASSERT_TRUE(listening && metrics);
-  Server server{std::move(process), port_of(nlohmann::json::parse(*listening)["address"])};
+  const std::string address = nlohmann::json::parse(*listening)["address"];
+  Server server{std::move(process), address, port_of(address)};
   const int metrics_port = port_of(nlohmann::json::parse(*metrics)["address"]);
   net::UniqueFd client = connect_to(server.port);
   EXPECT_EQ(exchange(client.get(), "abc", 3), "abc");

@@ -9,11 +9,11 @@
 
 #include "cli/byte_size.h"
 #include "cli/fail.h"
+#include "cli/policy_options.h"
 #include "cli/signals.h"
 #include "connect/client_loop.h"
 #include "connect/source_addresses.h"
 #include "net/fd_limit.h"
-#include "tcpka/system_defaults.h"
 
 namespace tcpka::tools {
 namespace {
@@ -78,31 +78,6 @@ Result<void> plan_messages(const Options& options, ClientPlan& plan) {
   return {};
 }
 
-Result<void> plan_policy(const Options& options, ClientPlan& plan) {
-  if (!options.policy.empty()) {
-    auto policy = parse_policy(options.policy);
-    if (!policy) return invalid_argument("--policy: " + policy.error().message);
-    plan.policy = *policy;
-  }
-  if (!options.user_timeout.empty()) {
-    auto ut = parse_policy("ut=" + options.user_timeout);
-    if (!ut) return invalid_argument("--user-timeout: " + ut.error().message);
-    if (!plan.policy) plan.policy = Policy{};
-    plan.policy->user_timeout = ut->user_timeout;
-    if (auto valid = validate_policy(*plan.policy); !valid) {
-      return invalid_argument("--user-timeout: " + valid.error().message);
-    }
-  }
-  if (!plan.policy) return {};
-  auto system = read_system_defaults();
-  if (!system) return system.error();
-  auto resolved = resolve(*plan.policy, *system);
-  if (!resolved) return invalid_argument("--policy: " + resolved.error().message);
-  plan.keepalive_armed = resolved->keepalive;
-  plan.user_timeout_armed = resolved->user_timeout.count() > 0;
-  return {};
-}
-
 Result<ClientPlan> make_plan(const Options& options) {
   ClientPlan plan;
   auto endpoint = net::parse_endpoint(options.target);
@@ -138,13 +113,21 @@ Result<ClientPlan> make_plan(const Options& options) {
   }
   plan.reconnect = options.reconnect;
   if (auto planned = plan_messages(options, plan); !planned) return planned.error();
-  if (auto planned = plan_policy(options, plan); !planned) return planned.error();
+  auto asked = policy_from_options(options.policy, options.user_timeout);
+  if (!asked) return asked.error();
+  plan.policy = asked->policy;
+  plan.keepalive_armed = asked->keepalive_armed();
+  plan.user_timeout_armed = asked->user_timeout_armed();
   return plan;
 }
 
 int run(const Options& options) {
   auto plan = make_plan(options);
-  if (!plan) return fail(kName, plan.error().message, kExitBadInput);
+  if (!plan) {
+    return fail(
+        kName, plan.error().message,
+        plan.error().code == std::errc::invalid_argument ? kExitBadInput : kExitMissingCapability);
+  }
   const auto log_format = parse_log_format(options.log);
   if (!log_format) {
     return fail(kName, "--log: '" + options.log + "' is not human, json or none", kExitBadInput);
@@ -199,14 +182,7 @@ Subcommand add_connect_command(CLI::App& tcpka) {
   app->add_option("target", options->target, "Where to connect")
       ->type_name("HOST:PORT")
       ->required();
-  app->add_option("-p,--policy", options->policy,
-                  "Keepalive policy for every connection: idle=10s,intvl=5s,cnt=5,ut=auto | "
-                  "10:5:5 | on | off")
-      ->type_name("P");
-  app->add_option("--user-timeout", options->user_timeout,
-                  "TCP_USER_TIMEOUT: auto (idle+intvl*cnt), off, or a duration; replaces the "
-                  "policy's ut")
-      ->type_name("auto|off|D");
+  add_policy_options(*app, options->policy, options->user_timeout, "every connection");
   app->add_option("--send", options->send, "Send TEXT after connecting (and every --send-every)")
       ->type_name("TEXT");
   app->add_option("--send-every", options->send_every,
@@ -230,9 +206,7 @@ Subcommand add_connect_command(CLI::App& tcpka) {
   app->add_flag("--reconnect", options->reconnect,
                 "Reconnect what dies, backing off exponentially with jitter");
   app->add_flag("--hold", options->hold, "Stay connected and silent (the default without --send)");
-  app->add_option("--log", options->log, "Close events as human lines, json lines, or none")
-      ->type_name("human|json|none")
-      ->capture_default_str();
+  add_log_option(*app, options->log);
   return Subcommand{app, [options] { return run(*options); }};
 }
 

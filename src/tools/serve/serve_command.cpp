@@ -14,12 +14,12 @@
 
 #include "cli/byte_size.h"
 #include "cli/fail.h"
+#include "cli/policy_options.h"
 #include "cli/signals.h"
 #include "net/fd_limit.h"
 #include "net/listener.h"
 #include "serve/echo_worker.h"
 #include "serve/metrics_endpoint.h"
-#include "tcpka/system_defaults.h"
 
 namespace tcpka::tools {
 namespace {
@@ -76,26 +76,6 @@ Result<Millis> duration_option(const std::string& option, const std::string& tex
   return *duration;
 }
 
-// The listener's policy: --policy, with --user-timeout replacing its ut when given.
-Result<std::optional<Policy>> listener_policy(const Options& options) {
-  std::optional<Policy> policy;
-  if (!options.policy.empty()) {
-    auto parsed = parse_policy(options.policy);
-    if (!parsed) return invalid_argument("--policy: " + parsed.error().message);
-    policy = *parsed;
-  }
-  if (!options.user_timeout.empty()) {
-    auto ut = parse_policy("ut=" + options.user_timeout);
-    if (!ut) return invalid_argument("--user-timeout: " + ut.error().message);
-    if (!policy) policy = Policy{};
-    policy->user_timeout = ut->user_timeout;
-    if (auto valid = validate_policy(*policy); !valid) {
-      return invalid_argument("--user-timeout: " + valid.error().message);
-    }
-  }
-  return policy;
-}
-
 Result<Plan> make_plan(const Options& options) {
   Plan plan;
   for (const std::string& text : options.listen) {
@@ -103,9 +83,13 @@ Result<Plan> make_plan(const Options& options) {
     if (!address) return address.error();
     plan.listen.push_back(*address);
   }
-  auto policy = listener_policy(options);
-  if (!policy) return policy.error();
-  plan.policy = *policy;
+  // The listeners' policy; accepted sockets inherit exactly what it resolves to.
+  auto asked = policy_from_options(options.policy, options.user_timeout);
+  if (!asked) return asked.error();
+  plan.policy = asked->policy;
+  plan.settings.keepalive_armed = asked->keepalive_armed();
+  plan.settings.user_timeout_armed = asked->user_timeout_armed();
+  plan.settings.inherited = asked->resolved;
   if (options.threads < 1 || options.threads > kMaxThreads) {
     return invalid_argument(
         fmt::format("--threads {}: give 1 to {}", options.threads, kMaxThreads));
@@ -146,20 +130,6 @@ Result<Plan> make_plan(const Options& options) {
     plan.metrics = *address;
   }
   return plan;
-}
-
-// What the listeners' policy arms, from the settings a new socket would have with it;
-// accepted sockets inherit exactly these.
-Result<void> settle_policy(Plan& plan) {
-  if (!plan.policy) return {};
-  auto system = read_system_defaults();
-  if (!system) return system.error();
-  auto resolved = resolve(*plan.policy, *system);
-  if (!resolved) return invalid_argument("--policy: " + resolved.error().message);
-  plan.settings.keepalive_armed = resolved->keepalive;
-  plan.settings.user_timeout_armed = resolved->user_timeout.count() > 0;
-  plan.settings.inherited = *resolved;
-  return {};
 }
 
 // Each worker's listeners. With several workers every one binds the same addresses with
@@ -298,9 +268,10 @@ void Supervisor::run() {
 
 int run(const Options& options) {
   auto plan = make_plan(options);
-  if (!plan) return fail(kName, plan.error().message, kExitBadInput);
-  if (auto settled = settle_policy(*plan); !settled) {
-    return fail(kName, settled.error().message, kExitBadInput);
+  if (!plan) {
+    return fail(
+        kName, plan.error().message,
+        plan.error().code == std::errc::invalid_argument ? kExitBadInput : kExitMissingCapability);
   }
 
   // Every connection needs a descriptor; take as many as this process may have.
@@ -375,14 +346,8 @@ Subcommand add_serve_command(CLI::App& tcpka) {
                   "Address to listen on, repeatable (IPv4 or [IPv6]); port 0 picks one")
       ->type_name("ADDR:PORT")
       ->capture_default_str();
-  app->add_option("-p,--policy", options->policy,
-                  "Keepalive policy for the listeners, inherited by every accepted socket: "
-                  "idle=10s,intvl=5s,cnt=5,ut=auto | 10:5:5 | on | off")
-      ->type_name("P");
-  app->add_option("--user-timeout", options->user_timeout,
-                  "TCP_USER_TIMEOUT for accepted sockets: auto (idle+intvl*cnt), off, or a "
-                  "duration; replaces the policy's ut")
-      ->type_name("auto|off|D");
+  add_policy_options(*app, options->policy, options->user_timeout,
+                     "the listeners, inherited by every accepted socket");
   app->add_option("--max-conns", options->max_conns,
                   "Refuse connections beyond this many open (0: no limit)")
       ->capture_default_str();
@@ -407,9 +372,7 @@ Subcommand add_serve_command(CLI::App& tcpka) {
   app->add_option("--idle-timeout", options->idle_timeout,
                   "Close connections that send nothing for this long (cause idle_timeout)")
       ->type_name("D");
-  app->add_option("--log", options->log, "Close events as human lines, json lines, or none")
-      ->type_name("human|json|none")
-      ->capture_default_str();
+  add_log_option(*app, options->log);
   app->add_option("--stats-every", options->stats_every,
                   "Print the counters this often (SIGHUP prints them too)")
       ->type_name("D");
