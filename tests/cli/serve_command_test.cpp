@@ -312,6 +312,39 @@ TEST(Serve, MetricsEndpointSpeaksPrometheus) {
   EXPECT_EQ(samples["tcpka_connections_closed_total{cause=\"peer_closed\"}"], 0);
 }
 
+TEST(Serve, ListensOnSeveralAddressesIpv4AndIpv6) {
+  SpawnedProcess process = SpawnedProcess::start(
+      {TCPKA_BINARY, "serve", "--listen", "127.0.0.1:0", "--listen", "[::1]:0", "--log", "json"});
+  const auto v4 = process.wait_for_line("127.0.0.1:", 10s);
+  const auto v6 = process.wait_for_line("[::1]:", 10s);
+  ASSERT_TRUE(v4 && v6) << process.error_output();
+  for (const auto& [family, line] : {std::pair{AF_INET, *v4}, std::pair{AF_INET6, *v6}}) {
+    const int port = port_of(nlohmann::json::parse(line)["address"]);
+    net::UniqueFd client(::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    const net::SocketAddress to = loopback_address(family, port);
+    ASSERT_EQ(::connect(client.get(), to.get(), to.length), 0);
+    EXPECT_EQ(exchange(client.get(), "both", 4), "both");
+  }
+}
+
+TEST(Serve, PrintsCountersOnSighupAndPeriodically) {
+  Server server = start_server({"--stats-every", "200ms"});
+  net::UniqueFd client = connect_to(server.port);
+  EXPECT_EQ(exchange(client.get(), "count me", 8), "count me");
+  const auto periodic = server.process.wait_for_line("\"bytes_in\":8", 5s);
+  ASSERT_TRUE(periodic.has_value());
+  EXPECT_EQ(nlohmann::json::parse(*periodic)["open"], 1);
+
+  Server quiet = start_server({});
+  quiet.process.signal(SIGHUP);
+  const auto on_demand = quiet.process.wait_for_line("\"summary\"", 5s);
+  ASSERT_TRUE(on_demand.has_value());
+  EXPECT_EQ(nlohmann::json::parse(*on_demand)["accepted"], 0);
+  // SIGHUP prints; it does not stop the server.
+  net::UniqueFd still = connect_to(quiet.port);
+  EXPECT_EQ(exchange(still.get(), "up", 2), "up");
+}
+
 TEST(Serve, BadInputGetsOneLineAndExitTwo) {
   const std::vector<std::vector<std::string>> cases = {
       {"--listen", "nowhere"},   {"--listen", "127.0.0.1:99999"}, {"--threads", "0"},
