@@ -27,6 +27,11 @@ inline Error errno_error(int errno_value, std::string message) {
   return Error{std::error_code(errno_value, std::generic_category()), std::move(message)};
 }
 
+// An errno value as the std::error_code the library reports.
+inline std::error_code errno_code(int errno_value) {
+  return {errno_value, std::generic_category()};
+}
+
 // The Error of input that cannot be accepted as given.
 inline Error invalid_argument(std::string message) {
   return Error{std::make_error_code(std::errc::invalid_argument), std::move(message)};

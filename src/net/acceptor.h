@@ -21,7 +21,6 @@
 namespace tcpka::net {
 
 struct AcceptRound {
-  std::uint64_t accepted = 0;
   std::uint64_t dropped_out_of_fds = 0;     // accepted and closed for want of descriptors
   bool out_of_fds_without_reserve = false;  // pause the listener: it cannot drain now
   int last_error = 0;                       // the last errno other than EAGAIN, 0 if none
@@ -55,7 +54,6 @@ AcceptRound Acceptor::accept_all(int listener, OnAccept&& on_accept) {
     const int fd = ::accept4(listener, reinterpret_cast<sockaddr*>(&peer.storage), &peer.length,
                              SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd >= 0) {
-      ++round.accepted;
       on_accept(UniqueFd(fd), peer);
       continue;
     }

@@ -9,6 +9,7 @@
 #include "connect/latency_histogram.h"
 #include "connect/source_addresses.h"
 #include "net/compact_address.h"
+#include "serve/connection_table.h"
 #include "serve/idle_wheel.h"
 #include "serve/server_stats.h"
 
@@ -117,6 +118,61 @@ TEST(IdleWheel, LongTimeoutsKeepTheWheelSmall) {
   EXPECT_GE(day.tick(), Millis(21'000));
   EXPECT_EQ(IdleWheel(Millis(100)).tick(), Millis(10));
   EXPECT_EQ(IdleWheel(Millis(3'600'000)).tick(), Millis(1'000));
+}
+
+TEST(IdleWheel, CountsItsEntriesSoAnEmptyWheelNeedNotTick) {
+  IdleWheel wheel(Millis(100));
+  EXPECT_TRUE(wheel.empty());
+  wheel.file(5, 50);
+  EXPECT_FALSE(wheel.empty());
+  wheel.advance(60, [](int, std::uint16_t) {});
+  EXPECT_TRUE(wheel.empty());
+}
+
+// A loop that slept for days (nothing to time out) must not turn the wheel once per
+// missed tick when it wakes; one turn visits everything, and past 24.8 days of
+// milliseconds nothing wraps.
+TEST(IdleWheel, WakingAfterALongSleepTurnsTheWheelOnce) {
+  IdleWheel wheel(Millis(100));  // ticks of 10 ms, 12 buckets
+  const Timestamp thirty_days = Timestamp{30} * 86'400'000;
+  wheel.advance(thirty_days, [](int, std::uint16_t) { FAIL() << "the wheel was empty"; });
+  wheel.file(7, thirty_days + 100);
+  int visits = 0;
+  wheel.advance(thirty_days + 50, [&](int, std::uint16_t) { ++visits; });
+  EXPECT_EQ(visits, 0);
+  wheel.advance(thirty_days + 110, [&](int fd, std::uint16_t) {
+    EXPECT_EQ(fd, 7);
+    ++visits;
+  });
+  EXPECT_EQ(visits, 1);
+}
+
+TEST(ConnectionTable, ASlotHasOneHolderAtATime) {
+  auto table = ConnectionTable::create(1'024);
+  ASSERT_TRUE(table.ok()) << table.error().message;
+  EXPECT_TRUE(table->holds(1'023));
+  EXPECT_FALSE(table->holds(1'024));
+  EXPECT_FALSE(table->holds(-1));
+  EXPECT_FALSE(table->held_by(9, 0));
+  ASSERT_TRUE(table->try_hold(9, 0));
+  EXPECT_TRUE(table->held_by(9, 0));
+  EXPECT_FALSE(table->held_by(9, 1));
+  EXPECT_FALSE(table->try_hold(9, 1)) << "worker 0 still holds it";
+  (*table)[9].bytes_in = 42;
+  table->let_go(9);
+  EXPECT_FALSE(table->held_by(9, 0));
+  ASSERT_TRUE(table->try_hold(9, 1));
+  EXPECT_EQ((*table)[9].bytes_in, 0u) << "a new holder gets a clean slot";
+  EXPECT_EQ((*table)[9].state, Connection::kOpen);
+}
+
+TEST(ConnectionTable, BytesOutAreWhatCameInLessWhatWaits) {
+  Connection c;
+  c.bytes_in = 100;
+  EXPECT_EQ(c.bytes_out(), 100u);
+  OutputBuffer pending{std::string(40, 'x'), 10};
+  c.pending = &pending;
+  EXPECT_EQ(c.bytes_out(), 70u);
 }
 
 CloseEvent sample_event() {

@@ -14,9 +14,13 @@ Result<net::UniqueFd> take_signals(std::initializer_list<int> signals) {
     sigaddset(&set, signal);
   struct sigaction ignore {};
   ignore.sa_handler = SIG_IGN;
-  if (pthread_sigmask(SIG_BLOCK, &set, nullptr) != 0 ||
-      ::sigaction(SIGPIPE, &ignore, nullptr) != 0) {
-    return errno_error(errno, "cannot set up signals");
+  // pthread_sigmask returns its error; sigaction sets errno.
+  if (const int error = pthread_sigmask(SIG_BLOCK, &set, nullptr); error != 0) {
+    return errno_error(error, "pthread_sigmask: " + std::generic_category().message(error));
+  }
+  if (::sigaction(SIGPIPE, &ignore, nullptr) != 0) {
+    const int error = errno;
+    return errno_error(error, "sigaction(SIGPIPE): " + std::generic_category().message(error));
   }
   net::UniqueFd fd(::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC));
   if (!fd) {

@@ -2,9 +2,16 @@
 //
 // The table is one anonymous mapping as large as the descriptor limit; the kernel
 // commits its pages only as descriptors are used, so holding N connections costs
-// N * 64 bytes of memory here, and looking one up costs an index.
+// N * 65 bytes of memory here (a 64-byte slot and its holder byte), and looking one up
+// costs an index.
+//
+// Sharing rule: a slot belongs to the worker that holds it (try_hold() .. let_go()), and
+// only that worker reads or writes it. Other workers may still have the descriptor in a
+// timer list after it closed; they ask held_by() first, the one field every thread may
+// read, and leave the slot alone when it is not theirs.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -22,29 +29,32 @@ struct OutputBuffer {
   std::size_t size() const { return bytes.size() - sent; }
 };
 
-// Milliseconds since the server started, in 32 bits: durations are right for 49 days.
-using Timestamp = std::uint32_t;
+// Milliseconds since the server started.
+using Timestamp = std::uint64_t;
 
 struct Connection {
   enum State : std::uint8_t {
-    kFree = 0,
-    kOpen = 1,
-    kDraining = 2,  // the peer has finished sending; close once our output is out
+    kOpen = 0,
+    kDraining = 1,  // the peer has finished sending; close once our output is out
   };
+  // What epoll is told to report for it, so that unchanged interest costs no syscall.
+  enum Interest : std::uint8_t { kNone = 0, kInput = 1, kOutput = 2 };
 
   net::CompactAddress peer;  // 18 bytes
-  State state = kFree;
-  std::uint8_t owner = 0;     // the worker that accepted it
-  std::uint8_t listener = 0;  // which of the worker's listeners
+  State state = kOpen;
+  std::uint8_t listener = 0;  // which of its worker's listeners accepted it
+  std::uint8_t interest = kNone;
   bool reading_paused = false;
   std::uint16_t idle_bucket = 0;  // where the idle wheel files it
   Timestamp opened = 0;
   Timestamp last_received = 0;
   Timestamp output_full_since = 0;  // 0: output below its bound
-  std::uint32_t unused = 0;
   std::uint64_t bytes_in = 0;
-  std::uint64_t bytes_out = 0;
   OutputBuffer* pending = nullptr;  // null unless the peer lags behind
+
+  // An echo server sends back everything it receives: what is out is what came in,
+  // less what still waits. Deriving it keeps the slot at 64 bytes.
+  std::uint64_t bytes_out() const { return bytes_in - (pending == nullptr ? 0 : pending->size()); }
 };
 static_assert(sizeof(Connection) == 64, "a held connection costs 64 bytes of user memory");
 
@@ -58,13 +68,25 @@ class ConnectionTable {
 
   std::size_t capacity() const { return capacity_; }
   bool holds(int fd) const { return fd >= 0 && static_cast<std::size_t>(fd) < capacity_; }
-  // Precondition: holds(fd).
+
+  // Takes the free slot of a newly accepted `fd` for `worker` (0..254) and resets it.
+  // False if another worker still holds it, which the kernel's descriptor reuse rules
+  // out; callers refuse the connection rather than trust that.
+  bool try_hold(int fd, int worker);
+  // Frees the slot; call before close(fd), after which another worker may take it.
+  void let_go(int fd);
+  bool held_by(int fd, int worker) const;
+
+  // Precondition: held_by(fd, the calling worker).
   Connection& operator[](int fd) { return slots_[fd]; }
 
  private:
-  ConnectionTable(Connection* slots, std::size_t capacity) : slots_(slots), capacity_(capacity) {}
+  ConnectionTable(void* memory, std::size_t capacity);
+
+  std::atomic_ref<std::uint8_t> holder(int fd) const { return std::atomic_ref(holders_[fd]); }
 
   Connection* slots_;
+  std::uint8_t* holders_;  // worker + 1, or 0 for a free slot
   std::size_t capacity_;
 };
 

@@ -9,39 +9,28 @@
 #include <cerrno>
 
 #include "cli/close_event.h"
+#include "net/poll_token.h"
 #include "tcpka/socket_options.h"
 #include "tcpka/tcp_state.h"
 
 namespace tcpka::tools {
 namespace {
 
-// A registered descriptor's token: what it is in the high half, which one in the low.
-enum TokenKind : std::uint64_t { kConnection = 1, kListener = 2, kWakeup = 3 };
+// What a registered descriptor is; PollToken::index holds which one (a listener's index,
+// a connection's descriptor).
+enum TokenKind : std::uint32_t { kConnection = 1, kListener = 2, kWakeup = 3 };
 
-std::uint64_t token(TokenKind kind, std::uint64_t value) {
-  return (std::uint64_t{kind} << 32) | value;
-}
-TokenKind kind_of(std::uint64_t token) {
-  return static_cast<TokenKind>(token >> 32);
-}
-std::uint32_t value_of(std::uint64_t token) {
-  return static_cast<std::uint32_t>(token);
+std::uint64_t token(TokenKind kind, std::size_t index) {
+  return net::PollToken{kind, static_cast<std::uint32_t>(index)}.packed();
 }
 
 constexpr std::size_t kReadSize = std::size_t{64} * 1024;
-// Reads per readiness event, so that one fast peer cannot starve the others.
-constexpr int kReadsPerEvent = 16;
 constexpr Millis kSlowReaderCheck{100};
 constexpr Millis kListenerPause{100};  // when out of descriptors and out of reserve
 constexpr Timestamp kRefusalReportEvery = 1'000;
 
-// t1 - t0 for timestamps that may have wrapped (32-bit milliseconds).
 std::int64_t elapsed(Timestamp from, Timestamp to) {
-  return static_cast<std::int32_t>(to - from);
-}
-
-std::error_code errno_code(int error) {
-  return {error, std::generic_category()};
+  return static_cast<std::int64_t>(to - from);
 }
 
 }  // namespace
@@ -116,43 +105,61 @@ void EchoWorker::run() {
     check_slow_readers(current);
     resume_paused_listeners(current);
     report_refusals(current);
-    shared_.log.write(log_batch_);
-    log_batch_.clear();
+    flush_log();
   }
-  shut_down();
+  for (BoundListener& listener : listeners_)
+    listener.fd.reset();
+}
+
+void EchoWorker::close_all() {
+  for (std::size_t fd = 0; fd < shared_.table.capacity(); ++fd) {
+    const int raw = static_cast<int>(fd);
+    if (shared_.table.held_by(raw, index_)) {
+      close_connection(raw, shared_.table[raw], CloseCause::local, {});
+    }
+  }
+  flush_log();
+}
+
+void EchoWorker::flush_log() {
   shared_.log.write(log_batch_);
   log_batch_.clear();
 }
 
 // Sleeps until the next timer that has work, and forever when none has: an idle server
-// with no idle timeout costs no CPU at all.
+// costs no CPU at all.
 Millis EchoWorker::next_timeout() const {
   Millis timeout(-1);
   const auto sooner = [&](Millis candidate) {
     timeout = timeout.count() < 0 ? candidate : std::min(timeout, candidate);
   };
-  if (idle_wheel_) sooner(idle_wheel_->tick());
+  if (idle_wheel_ && !idle_wheel_->empty()) sooner(idle_wheel_->tick());
   if (!output_full_.empty()) sooner(kSlowReaderCheck);
   for (Timestamp paused : listener_paused_until_) {
     if (paused != 0) sooner(kListenerPause);
   }
-  if (refusals_unreported_ != 0) sooner(Millis(kRefusalReportEvery));
+  const bool unreported = std::any_of(refusals_unreported_.begin(), refusals_unreported_.end(),
+                                      [](std::uint64_t n) { return n != 0; });
+  if (unreported) sooner(Millis(kRefusalReportEvery));
   return timeout;
 }
 
-void EchoWorker::dispatch(std::uint64_t t, std::uint32_t events) {
-  switch (kind_of(t)) {
+void EchoWorker::dispatch(std::uint64_t bits, std::uint32_t events) {
+  const net::PollToken t = net::PollToken::unpack(bits);
+  switch (t.kind) {
     case kConnection:
-      on_connection(static_cast<int>(value_of(t)), events);
+      on_connection(static_cast<int>(t.index), events);
       return;
     case kListener:
-      on_listener(value_of(t));
+      on_listener(t.index);
       return;
     case kWakeup: {
       std::uint64_t count = 0;
       [[maybe_unused]] const ssize_t n = ::read(wakeup_.get(), &count, sizeof(count));
       return;
     }
+    default:
+      return;
   }
 }
 
@@ -164,8 +171,7 @@ void EchoWorker::on_listener(std::size_t index) {
       [&](net::UniqueFd fd, const net::SocketAddress& peer) { admit(std::move(fd), peer, index); });
   if (round.dropped_out_of_fds > 0) {
     counters_.count(counters_.dropped_out_of_fds, round.dropped_out_of_fds);
-    refusals_unreported_ += round.dropped_out_of_fds;
-    refusal_reason_ = "out of file descriptors";
+    refuse(kOutOfFds, round.dropped_out_of_fds);
   }
   if (round.out_of_fds_without_reserve) {
     // Not even the reserve is left: stop listening for a moment instead of spinning.
@@ -180,36 +186,41 @@ void EchoWorker::admit(net::UniqueFd fd, const net::SocketAddress& peer_address,
                        std::size_t listener) {
   const int raw = fd.get();
   if (!shared_.table.holds(raw)) {
-    refuse(counters_.refused_max_conns, "descriptor beyond the connection table");
+    counters_.count(counters_.refused_max_conns);
+    refuse(kBeyondTable);
     return;
   }
   const net::CompactAddress peer = net::compact(peer_address);
   const std::uint64_t open_before = shared_.open.fetch_add(1);
   if (settings_.max_conns != 0 && open_before >= settings_.max_conns) {
     shared_.open.fetch_sub(1);
-    refuse(counters_.refused_max_conns,
-           fmt::format("--max-conns {} reached", settings_.max_conns).c_str());
+    counters_.count(counters_.refused_max_conns);
+    refuse(kMaxConns);
     return;
   }
   if (shared_.per_ip.enabled() && !shared_.per_ip.admit(net::ip_of(peer))) {
     shared_.open.fetch_sub(1);
-    refuse(counters_.refused_per_ip, "--per-ip limit reached");
+    counters_.count(counters_.refused_per_ip);
+    refuse(kPerIp);
     return;
   }
-  Connection& c = shared_.table[raw];
-  c = Connection{};
-  c.peer = peer;
-  c.state = Connection::kOpen;
-  c.owner = static_cast<std::uint8_t>(index_);
-  c.listener = static_cast<std::uint8_t>(listener);
-  c.opened = c.last_received = now();
-  if (auto added = poller_.add(raw, EPOLLIN | EPOLLRDHUP,
-                               token(kConnection, static_cast<std::uint32_t>(raw)));
-      !added) {
-    c = Connection{};
+  const auto undo = [&] {
     shared_.open.fetch_sub(1);
     if (shared_.per_ip.enabled()) shared_.per_ip.release(net::ip_of(peer));
     counters_.count(counters_.accept_errors);
+  };
+  if (!shared_.table.try_hold(raw, index_)) {
+    undo();
+    return;
+  }
+  Connection& c = shared_.table[raw];
+  c.peer = peer;
+  c.listener = static_cast<std::uint8_t>(listener);
+  c.opened = c.last_received = now();
+  c.interest = Connection::kInput;
+  if (!poller_.add(raw, EPOLLIN | EPOLLRDHUP, token(kConnection, static_cast<std::size_t>(raw)))) {
+    shared_.table.let_go(raw);
+    undo();
     return;
   }
   if (idle_wheel_) {
@@ -221,10 +232,8 @@ void EchoWorker::admit(net::UniqueFd fd, const net::SocketAddress& peer_address,
   verify_inherited_policy(raw);
 }
 
-void EchoWorker::refuse(std::atomic<std::uint64_t>& counter, const char* reason) {
-  counters_.count(counter);
-  ++refusals_unreported_;
-  refusal_reason_ = reason;
+void EchoWorker::refuse(Refusal reason, std::uint64_t n) {
+  refusals_unreported_[reason] += n;
 }
 
 // Accepted sockets inherit the listener's keepalive and user timeout (DESIGN.md); debug
@@ -241,12 +250,32 @@ void EchoWorker::verify_inherited_policy([[maybe_unused]] int fd) {
 }
 
 void EchoWorker::report_refusals(Timestamp current) {
-  if (refusals_unreported_ == 0 || elapsed(next_refusal_report_, current) < 0) return;
-  if (shared_.log.enabled()) {
-    log_batch_ +=
-        fmt::format("refused {} connection(s): {}\n", refusals_unreported_, refusal_reason_);
+  if (elapsed(next_refusal_report_, current) < 0) return;
+  std::string reasons;
+  for (std::size_t reason = 0; reason < kRefusalCount; ++reason) {
+    const std::uint64_t n = std::exchange(refusals_unreported_[reason], 0);
+    if (n == 0) continue;
+    std::string why;
+    switch (static_cast<Refusal>(reason)) {
+      case kMaxConns:
+        why = fmt::format("--max-conns {} reached", settings_.max_conns);
+        break;
+      case kPerIp:
+        why = "--per-ip limit reached";
+        break;
+      case kBeyondTable:
+        why = "descriptor beyond the connection table";
+        break;
+      case kOutOfFds:
+        why = "out of file descriptors";
+        break;
+      case kRefusalCount:
+        break;
+    }
+    reasons += fmt::format("{}{} ({})", reasons.empty() ? "" : ", ", why, n);
   }
-  refusals_unreported_ = 0;
+  if (reasons.empty()) return;
+  if (shared_.log.enabled()) log_batch_ += fmt::format("refused connections: {}\n", reasons);
   next_refusal_report_ = current + kRefusalReportEvery;
 }
 
@@ -263,8 +292,9 @@ void EchoWorker::resume_paused_listeners(Timestamp current) {
 // --- a connection's life ---------------------------------------------------------------
 
 void EchoWorker::on_connection(int fd, std::uint32_t events) {
+  // epoll reports only descriptors this worker registered, and a closed descriptor
+  // leaves epoll with its close: the slot is this worker's.
   Connection& c = shared_.table[fd];
-  if (c.state == Connection::kFree || c.owner != index_) return;
   if ((events & EPOLLERR) != 0) {
     int error = 0;
     socklen_t length = sizeof(error);
@@ -274,49 +304,49 @@ void EchoWorker::on_connection(int fd, std::uint32_t events) {
       return;
     }
   }
-  if ((events & EPOLLOUT) != 0) {
-    on_writable(fd, c);
-    if (c.state == Connection::kFree) return;
-  }
+  if ((events & EPOLLOUT) != 0 && !on_writable(fd, c)) return;
   if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) != 0) on_readable(fd, c);
 }
 
-void EchoWorker::on_readable(int fd, Connection& c) {
-  for (int round = 0; round < kReadsPerEvent; ++round) {
-    if (c.state != Connection::kOpen || c.reading_paused) return;
-    std::size_t room = buffer_.size();
-    if (c.pending != nullptr) room = std::min(room, settings_.max_buffer - c.pending->size());
+bool EchoWorker::on_readable(int fd, Connection& c) {
+  for (int round = 0; round < net::kReadsPerReadiness; ++round) {
+    if (c.state != Connection::kOpen || c.reading_paused) return true;
+    // Never read more than the output bound can take: with --max-buffer below one
+    // read's size, this is what keeps the bound a bound.
+    const std::size_t pending = c.pending == nullptr ? 0 : c.pending->size();
+    const std::size_t room = std::min(buffer_.size(), settings_.max_buffer - pending);
     const ssize_t n = ::recv(fd, buffer_.data(), room, 0);
     if (n > 0) {
       c.bytes_in += static_cast<std::uint64_t>(n);
       c.last_received = now();
       counters_.count(counters_.bytes_in, static_cast<std::uint64_t>(n));
-      if (!echo(fd, c, std::string_view(buffer_.data(), static_cast<std::size_t>(n)))) return;
+      if (!echo(fd, c, std::string_view(buffer_.data(), static_cast<std::size_t>(n)))) {
+        return false;
+      }
       // A short read drained the socket: skip the read that would only say EAGAIN (the
       // level-triggered poller reports anything that arrives later).
-      if (static_cast<std::size_t>(n) < room) return;
+      if (static_cast<std::size_t>(n) < room) return true;
       continue;
     }
     if (n == 0) {
       // The peer has finished sending. Close now, or once what it sent is echoed.
       if (c.pending == nullptr) {
         close_connection(fd, c, CloseCause::peer_closed, {});
-      } else {
-        c.state = Connection::kDraining;
-        watch(fd, c);
+        return false;
       }
-      return;
+      c.state = Connection::kDraining;
+      return watch(fd, c);
     }
     const int error = errno;
-    if (error == EAGAIN || error == EWOULDBLOCK) return;
+    if (error == EAGAIN || error == EWOULDBLOCK) return true;
     if (error == EINTR) continue;
     end_by_kernel(fd, c, error);
-    return;
+    return false;
   }
+  return true;
 }
 
-// Sends `bytes` back, keeping what the peer cannot take now. Returns false if the
-// connection ended.
+// Sends `bytes` back, keeping what the peer cannot take now.
 bool EchoWorker::echo(int fd, Connection& c, std::string_view bytes) {
   if (c.pending == nullptr) {
     const ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -325,7 +355,6 @@ bool EchoWorker::echo(int fd, Connection& c, std::string_view bytes) {
       return false;
     }
     const auto sent = static_cast<std::size_t>(std::max<ssize_t>(n, 0));
-    c.bytes_out += sent;
     counters_.count(counters_.bytes_out, sent);
     bytes.remove_prefix(sent);
     if (bytes.empty()) return true;
@@ -340,16 +369,12 @@ bool EchoWorker::echo(int fd, Connection& c, std::string_view bytes) {
     c.output_full_since = std::max<Timestamp>(1, now());
     output_full_.push_back(fd);
   }
-  watch(fd, c);
-  return true;
+  return watch(fd, c);
 }
 
-void EchoWorker::on_writable(int fd, Connection& c) {
+bool EchoWorker::on_writable(int fd, Connection& c) {
   OutputBuffer* out = c.pending;
-  if (out == nullptr) {
-    watch(fd, c);
-    return;
-  }
+  if (out == nullptr) return watch(fd, c);
   while (out->size() > 0) {
     const ssize_t n =
         ::send(fd, out->bytes.data() + out->sent, out->size(), MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -358,10 +383,9 @@ void EchoWorker::on_writable(int fd, Connection& c) {
       if (error == EINTR) continue;
       if (error == EAGAIN || error == EWOULDBLOCK) break;
       end_by_kernel(fd, c, error);
-      return;
+      return false;
     }
     out->sent += static_cast<std::size_t>(n);
-    c.bytes_out += static_cast<std::uint64_t>(n);
     counters_.count(counters_.bytes_out, static_cast<std::uint64_t>(n));
   }
   if (out->size() == 0) {
@@ -369,7 +393,7 @@ void EchoWorker::on_writable(int fd, Connection& c) {
     c.pending = nullptr;
     if (c.state == Connection::kDraining) {
       close_connection(fd, c, CloseCause::peer_closed, {});
-      return;
+      return false;
     }
   } else if (out->sent > out->bytes.size() / 2) {
     out->bytes.erase(0, out->sent);
@@ -379,18 +403,27 @@ void EchoWorker::on_writable(int fd, Connection& c) {
     c.reading_paused = false;
     c.output_full_since = 0;
   }
-  watch(fd, c);
+  return watch(fd, c);
 }
 
-// Tells epoll what this connection waits for: input unless paused or draining, output
-// while some is pending.
-void EchoWorker::watch(int fd, const Connection& c) {
+// Tells epoll what this connection waits for, when that changed: input unless paused or
+// draining, output while some is pending.
+bool EchoWorker::watch(int fd, Connection& c) {
+  std::uint8_t interest = Connection::kNone;
+  if (c.state == Connection::kOpen && !c.reading_paused) interest |= Connection::kInput;
+  if (c.pending != nullptr) interest |= Connection::kOutput;
+  if (interest == c.interest) return true;
   std::uint32_t events = 0;
-  if (c.state == Connection::kOpen && !c.reading_paused) events |= EPOLLIN | EPOLLRDHUP;
-  if (c.pending != nullptr) events |= EPOLLOUT;
-  if (!poller_.modify(fd, events, token(kConnection, static_cast<std::uint32_t>(fd)))) {
-    counters_.count(counters_.accept_errors);
+  if ((interest & Connection::kInput) != 0) events |= EPOLLIN | EPOLLRDHUP;
+  if ((interest & Connection::kOutput) != 0) events |= EPOLLOUT;
+  if (auto modified = poller_.modify(fd, events, token(kConnection, static_cast<std::size_t>(fd)));
+      !modified) {
+    // Only a kernel out of memory refuses this; the connection cannot be served.
+    close_connection(fd, c, CloseCause::local, modified.error().code);
+    return false;
   }
+  c.interest = interest;
+  return true;
 }
 
 void EchoWorker::end_by_kernel(int fd, Connection& c, int error) {
@@ -410,7 +443,7 @@ void EchoWorker::close_connection(int fd, Connection& c, CloseCause cause, std::
     event.local = listeners_[c.listener].address;
     event.duration = Millis(elapsed(c.opened, current));
     event.bytes_in = c.bytes_in;
-    event.bytes_out = c.bytes_out;
+    event.bytes_out = c.bytes_out();
     event.cause = cause;
     event.error = error;
     event.since_last_received = Millis(elapsed(c.last_received, current));
@@ -425,16 +458,18 @@ void EchoWorker::close_connection(int fd, Connection& c, CloseCause cause, std::
   shared_.open.fetch_sub(1);
   if (shared_.per_ip.enabled()) shared_.per_ip.release(net::ip_of(c.peer));
   delete c.pending;
-  c = Connection{};
+  shared_.table.let_go(fd);  // the slot is not ours from here on
   ::close(fd);
 }
 
 // --- timers ----------------------------------------------------------------------------
 
 void EchoWorker::check_idle(int fd, std::uint16_t bucket, Timestamp current) {
+  // A stale entry: the connection closed, and its descriptor may belong to another
+  // worker now, or to a newer connection filed elsewhere.
+  if (!shared_.table.held_by(fd, index_)) return;
   Connection& c = shared_.table[fd];
-  // A stale entry: the connection closed, or its descriptor now belongs to another one.
-  if (c.state == Connection::kFree || c.owner != index_ || c.idle_bucket != bucket) return;
+  if (c.idle_bucket != bucket) return;
   const Timestamp deadline =
       c.last_received + static_cast<Timestamp>(settings_.idle_timeout.count());
   if (elapsed(deadline, current) >= 0) {
@@ -446,25 +481,13 @@ void EchoWorker::check_idle(int fd, std::uint16_t bucket, Timestamp current) {
 
 void EchoWorker::check_slow_readers(Timestamp current) {
   std::erase_if(output_full_, [&](int fd) {
+    if (!shared_.table.held_by(fd, index_)) return true;  // closed
     Connection& c = shared_.table[fd];
-    if (c.state == Connection::kFree || c.owner != index_ || c.output_full_since == 0) {
-      return true;  // closed, or caught up
-    }
+    if (c.output_full_since == 0) return true;  // caught up
     if (elapsed(c.output_full_since, current) < settings_.slow_reader_grace.count()) return false;
     close_connection(fd, c, CloseCause::slow_reader, {});
     return true;
   });
-}
-
-void EchoWorker::shut_down() {
-  for (BoundListener& listener : listeners_)
-    listener.fd.reset();
-  for (std::size_t fd = 0; fd < shared_.table.capacity(); ++fd) {
-    Connection& c = shared_.table[static_cast<int>(fd)];
-    if (c.state != Connection::kFree && c.owner == index_) {
-      close_connection(static_cast<int>(fd), c, CloseCause::local, {});
-    }
-  }
 }
 
 }  // namespace tcpka::tools

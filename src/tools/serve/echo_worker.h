@@ -56,12 +56,19 @@ class EchoWorker {
                                                     const ServeSettings& settings,
                                                     ServerShared& shared, WorkerCounters& counters);
 
-  // Serves until stop(); then closes its listeners and connections (cause `local`).
+  // Serves until stop(), then closes its listeners and returns; its connections stay
+  // open until close_all().
   void run();
   // Asks run() to return; callable from any thread.
   void stop();
+  // Closes every connection this worker holds (cause `local`). Call once no worker
+  // runs any more: it is the one time a loop looks at slots it may not hold.
+  void close_all();
 
  private:
+  // Why a connection was turned away at accept; reported once a second, by reason.
+  enum Refusal : std::uint8_t { kMaxConns, kPerIp, kBeyondTable, kOutOfFds, kRefusalCount };
+
   EchoWorker(int index, std::vector<BoundListener> listeners, const ServeSettings& settings,
              ServerShared& shared, WorkerCounters& counters, net::Poller poller,
              net::Acceptor acceptor, net::UniqueFd wakeup);
@@ -69,19 +76,21 @@ class EchoWorker {
   Timestamp now() const;
   Millis next_timeout() const;
   void dispatch(std::uint64_t token, std::uint32_t events);
+  void flush_log();
 
   // Accepting.
   void on_listener(std::size_t index);
   void admit(net::UniqueFd fd, const net::SocketAddress& peer, std::size_t listener);
-  void refuse(std::atomic<std::uint64_t>& counter, const char* reason);
+  void refuse(Refusal reason, std::uint64_t n = 1);
   void verify_inherited_policy(int fd);
 
-  // A connection's life.
+  // A connection's life. Each returns false once it closed the connection, after which
+  // the slot is no longer this worker's to touch.
   void on_connection(int fd, std::uint32_t events);
-  void on_readable(int fd, Connection& c);
-  void on_writable(int fd, Connection& c);
+  bool on_readable(int fd, Connection& c);
+  bool on_writable(int fd, Connection& c);
   bool echo(int fd, Connection& c, std::string_view bytes);
-  void watch(int fd, const Connection& c);
+  bool watch(int fd, Connection& c);
   void end_by_kernel(int fd, Connection& c, int error);
   void close_connection(int fd, Connection& c, CloseCause cause, std::error_code error);
 
@@ -90,7 +99,6 @@ class EchoWorker {
   void check_slow_readers(Timestamp now);
   void resume_paused_listeners(Timestamp now);
   void report_refusals(Timestamp now);
-  void shut_down();
 
   int index_;
   std::vector<BoundListener> listeners_;
@@ -107,8 +115,7 @@ class EchoWorker {
   std::vector<int> output_full_;                  // connections whose output sits at its bound
   std::vector<Timestamp> listener_paused_until_;  // 0: listening
   std::string log_batch_;                         // lines for the next write
-  std::uint64_t refusals_unreported_ = 0;         // refusals and drops since the last report
-  std::string refusal_reason_;
+  std::array<std::uint64_t, kRefusalCount> refusals_unreported_{};
   Timestamp next_refusal_report_ = 0;
 };
 

@@ -7,6 +7,7 @@
 // is looked at about once per timeout, however busy it is.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -22,6 +23,8 @@ class IdleWheel {
   explicit IdleWheel(Millis timeout);
 
   Millis tick() const { return Millis(tick_ms_); }
+  // No entries: nothing to wake up for.
+  bool empty() const { return entries_ == 0; }
 
   // Files `fd` under the tick of `deadline`, never the tick being processed; returns
   // the bucket, which the connection keeps so that stale entries can be told apart.
@@ -33,17 +36,23 @@ class IdleWheel {
   void advance(Timestamp now, Visit&& visit);
 
  private:
-  std::uint32_t tick_ms_;
+  std::uint64_t tick_ms_;
   std::uint64_t next_tick_ = 0;  // the first tick not yet processed
+  std::size_t entries_ = 0;
   std::vector<std::vector<int>> buckets_;
   std::vector<int> processing_;
 };
 
 template <class Visit>
 void IdleWheel::advance(Timestamp now, Visit&& visit) {
-  for (; next_tick_ <= now / tick_ms_; ++next_tick_) {
+  const std::uint64_t last = now / tick_ms_;
+  // After a long sleep (the loop waits forever while the wheel is empty) one turn of
+  // the wheel visits every entry; turning it more would only visit empty buckets.
+  if (last >= next_tick_ + buckets_.size()) next_tick_ = last + 1 - buckets_.size();
+  for (; next_tick_ <= last; ++next_tick_) {
     const auto bucket = static_cast<std::uint16_t>(next_tick_ % buckets_.size());
     processing_.swap(buckets_[bucket]);
+    entries_ -= processing_.size();
     for (int fd : processing_)
       visit(fd, bucket);
     processing_.clear();

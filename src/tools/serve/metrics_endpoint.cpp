@@ -4,16 +4,18 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <vector>
 
 #include "net/listener.h"
+#include "net/poll_token.h"
 
 namespace tcpka::tools {
 namespace {
 
 // A scraper's request fits in far less; anything longer is not one.
 constexpr std::size_t kMaxRequest = std::size_t{8} * 1024;
-constexpr std::size_t kMaxClients = 64;
 
 std::string response(const char* status, const std::string& body) {
   return fmt::format(
@@ -33,29 +35,53 @@ Result<MetricsEndpoint> MetricsEndpoint::create(const net::SocketAddress& addres
   return MetricsEndpoint(std::move(*listener), net::to_string(*bound), std::move(render));
 }
 
-Result<void> MetricsEndpoint::watch(net::Poller& poller, std::uint64_t listener_token,
-                                    std::uint64_t client_token_base) {
-  client_token_base_ = client_token_base;
-  return poller.add(listener_.get(), EPOLLIN, listener_token);
+Result<void> MetricsEndpoint::watch(net::Poller& poller, std::uint32_t listener_kind,
+                                    std::uint32_t client_kind) {
+  client_kind_ = client_kind;
+  return poller.add(listener_.get(), EPOLLIN, net::PollToken{listener_kind}.packed());
 }
 
 void MetricsEndpoint::on_listener(net::Poller& poller) {
   while (true) {
     const int fd = ::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) return;  // EAGAIN, or a failure that the next readiness retries
-    if (requests_.size() >= kMaxClients ||
-        !poller.add(fd, EPOLLIN | EPOLLRDHUP,
-                    client_token_base_ | static_cast<std::uint32_t>(fd))) {
+    if (clients_.size() >= kMaxClients) {
+      const auto oldest = std::min_element(
+          clients_.begin(), clients_.end(),
+          [](const auto& a, const auto& b) { return a.second.deadline < b.second.deadline; });
+      drop(poller, oldest->first);
+    }
+    if (!poller.add(fd, EPOLLIN | EPOLLRDHUP,
+                    net::PollToken{client_kind_, static_cast<std::uint32_t>(fd)}.packed())) {
       ::close(fd);
       continue;
     }
-    requests_.emplace(fd, std::string());
+    clients_.emplace(fd, Client{{}, std::chrono::steady_clock::now() + kClientDeadline});
   }
 }
 
+Millis MetricsEndpoint::next_timeout() const {
+  if (clients_.empty()) return Millis(-1);
+  auto soonest = std::chrono::steady_clock::time_point::max();
+  for (const auto& [fd, client] : clients_)
+    soonest = std::min(soonest, client.deadline);
+  const auto left = std::chrono::ceil<Millis>(soonest - std::chrono::steady_clock::now());
+  return std::max(left, Millis(0));
+}
+
+void MetricsEndpoint::expire(net::Poller& poller) {
+  const auto now = std::chrono::steady_clock::now();
+  std::vector<int> late;
+  for (const auto& [fd, client] : clients_) {
+    if (client.deadline <= now) late.push_back(fd);
+  }
+  for (int fd : late)
+    drop(poller, fd);
+}
+
 void MetricsEndpoint::on_client(net::Poller& poller, int fd) {
-  const auto found = requests_.find(fd);
-  if (found == requests_.end()) return;
+  const auto found = clients_.find(fd);
+  if (found == clients_.end()) return;
   char buffer[2048];
   const ssize_t n = ::recv(fd, buffer, sizeof(buffer), 0);
   if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
@@ -63,7 +89,7 @@ void MetricsEndpoint::on_client(net::Poller& poller, int fd) {
     drop(poller, fd);
     return;
   }
-  std::string& request = found->second;
+  std::string& request = found->second.request;
   request.append(buffer, static_cast<std::size_t>(n));
   if (request.find("\r\n\r\n") == std::string::npos && request.size() < kMaxRequest) return;
   respond(fd, request);
@@ -82,7 +108,7 @@ void MetricsEndpoint::respond(int fd, const std::string& request) {
 void MetricsEndpoint::drop(net::Poller& poller, int fd) {
   poller.remove(fd);
   ::close(fd);
-  requests_.erase(fd);
+  clients_.erase(fd);
 }
 
 }  // namespace tcpka::tools

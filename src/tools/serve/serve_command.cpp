@@ -13,11 +13,13 @@
 #include <vector>
 
 #include "cli/byte_size.h"
+#include "cli/duration_option.h"
 #include "cli/fail.h"
 #include "cli/policy_options.h"
 #include "cli/signals.h"
 #include "net/fd_limit.h"
 #include "net/listener.h"
+#include "net/poll_token.h"
 #include "serve/echo_worker.h"
 #include "serve/metrics_endpoint.h"
 
@@ -26,6 +28,9 @@ namespace {
 
 constexpr std::string_view kName = "serve";
 constexpr int kMaxThreads = 64;
+// A connection remembers its listener in one byte.
+constexpr std::size_t kMaxListeners = 255;
+constexpr Millis kMaxSlowReaderGrace{3'600'000};
 
 struct Options {
   std::vector<std::string> listen{"127.0.0.1:7001"};
@@ -70,14 +75,11 @@ Result<net::SocketAddress> one_address(const std::string& option, const std::str
   return addresses->front();
 }
 
-Result<Millis> duration_option(const std::string& option, const std::string& text) {
-  auto duration = parse_duration(text);
-  if (!duration) return invalid_argument(option + ": " + duration.error().message);
-  return *duration;
-}
-
 Result<Plan> make_plan(const Options& options) {
   Plan plan;
+  if (options.listen.size() > kMaxListeners) {
+    return invalid_argument(fmt::format("--listen: give at most {} addresses", kMaxListeners));
+  }
   for (const std::string& text : options.listen) {
     auto address = one_address("--listen", text);
     if (!address) return address.error();
@@ -104,6 +106,7 @@ Result<Plan> make_plan(const Options& options) {
   plan.settings.max_buffer = *max_buffer;
   auto grace = duration_option("--slow-reader-grace", options.slow_reader_grace);
   if (!grace) return grace.error();
+  if (*grace > kMaxSlowReaderGrace) return invalid_argument("--slow-reader-grace: give 0 to 1h");
   plan.settings.slow_reader_grace = *grace;
   if (!options.idle_timeout.empty()) {
     auto idle = duration_option("--idle-timeout", options.idle_timeout);
@@ -166,14 +169,20 @@ class Supervisor {
   void run();
 
  private:
-  enum Token : std::uint64_t { kSignal = 1, kStatsTimer = 2, kMetricsListener = 3 };
-  static constexpr std::uint64_t kMetricsClient = std::uint64_t{4} << 32;
+  // What a ready descriptor is (net::PollToken::kind); metrics clients carry their fd.
+  enum TokenKind : std::uint32_t {
+    kSignal = 1,
+    kStatsTimer = 2,
+    kMetricsListener = 3,
+    kMetricsClient = 4
+  };
 
   Supervisor(net::Poller poller, std::vector<WorkerCounters>& counters, EventLog& log)
       : poller_(std::move(poller)), counters_(counters), log_(log) {}
 
   ServerTotals totals() const { return ServerTotals::sum(counters_); }
   void print_counters();
+  bool on_signals();
   Result<void> open_timer(Millis every);
   Result<void> open_metrics(const net::SocketAddress& address);
 
@@ -197,7 +206,9 @@ Result<std::unique_ptr<Supervisor>> Supervisor::create(const Plan& plan, net::Un
   if (!poller) return poller.error();
   std::unique_ptr<Supervisor> supervisor(new Supervisor(std::move(*poller), counters, log));
   supervisor->signals_ = std::move(signals);
-  if (auto added = supervisor->poller_.add(supervisor->signals_.get(), EPOLLIN, kSignal); !added) {
+  if (auto added = supervisor->poller_.add(supervisor->signals_.get(), EPOLLIN,
+                                           net::PollToken{kSignal}.packed());
+      !added) {
     return added.error();
   }
   if (plan.stats_every > Millis(0)) {
@@ -218,7 +229,7 @@ Result<void> Supervisor::open_timer(Millis every) {
   if (::timerfd_settime(timer_.get(), 0, &schedule, nullptr) != 0) {
     return system_error("timerfd_settime");
   }
-  return poller_.add(timer_.get(), EPOLLIN, kStatsTimer);
+  return poller_.add(timer_.get(), EPOLLIN, net::PollToken{kStatsTimer}.packed());
 }
 
 Result<void> Supervisor::open_metrics(const net::SocketAddress& address) {
@@ -243,27 +254,46 @@ void Supervisor::print_counters() {
 void Supervisor::run() {
   bool running = true;
   while (running) {
-    poller_.wait(Millis(-1), [&](std::uint64_t token, std::uint32_t) {
-      if (token == kSignal) {
-        signalfd_siginfo info{};
-        while (::read(signals_.get(), &info, sizeof(info)) == sizeof(info)) {
-          if (info.ssi_signo == SIGHUP) {
-            print_counters();
-          } else {
-            running = false;
-          }
+    const Millis timeout = metrics_ ? metrics_->next_timeout() : Millis(-1);
+    poller_.wait(timeout, [&](std::uint64_t bits, std::uint32_t) {
+      const net::PollToken token = net::PollToken::unpack(bits);
+      switch (token.kind) {
+        case kSignal:
+          running = on_signals();
+          return;
+        case kStatsTimer: {
+          std::uint64_t expirations = 0;
+          [[maybe_unused]] const ssize_t n =
+              ::read(timer_.get(), &expirations, sizeof(expirations));
+          print_counters();
+          return;
         }
-      } else if (token == kStatsTimer) {
-        std::uint64_t expirations = 0;
-        [[maybe_unused]] const ssize_t n = ::read(timer_.get(), &expirations, sizeof(expirations));
-        print_counters();
-      } else if (token == kMetricsListener) {
-        metrics_->on_listener(poller_);
-      } else if ((token & kMetricsClient) != 0) {
-        metrics_->on_client(poller_, static_cast<int>(token & 0xffffffff));
+        case kMetricsListener:
+          metrics_->on_listener(poller_);
+          return;
+        case kMetricsClient:
+          metrics_->on_client(poller_, static_cast<int>(token.index));
+          return;
+        default:
+          return;
       }
     });
+    if (metrics_) metrics_->expire(poller_);
   }
+}
+
+// SIGHUP prints the counters; SIGINT and SIGTERM end the run (returns false).
+bool Supervisor::on_signals() {
+  bool running = true;
+  signalfd_siginfo info{};
+  while (::read(signals_.get(), &info, sizeof(info)) == sizeof(info)) {
+    if (info.ssi_signo == SIGHUP) {
+      print_counters();
+    } else {
+      running = false;
+    }
+  }
+  return running;
 }
 
 int run(const Options& options) {
@@ -329,6 +359,10 @@ int run(const Options& options) {
     worker->stop();
   for (auto& thread : threads)
     thread.join();
+  // Only now that no worker runs may one close connections a timer list of another
+  // still names.
+  for (auto& worker : workers)
+    worker->close_all();
   const ServerTotals totals = ServerTotals::sum(counters);
   log.write(plan->log == LogFormat::json ? render_summary_json(totals) : render_summary(totals));
   return kExitOk;

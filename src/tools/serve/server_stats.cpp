@@ -23,6 +23,7 @@ ServerTotals ServerTotals::sum(std::span<const WorkerCounters> workers) {
     // `closed` before `accepted`, so that open() never goes negative mid-update.
     totals.closed += load(w.closed);
     totals.accepted += load(w.accepted);
+    totals.accepted_by_worker.push_back(load(w.accepted));
     for (std::size_t i = 0; i < totals.closed_by_cause.size(); ++i) {
       totals.closed_by_cause[i] += load(w.closed_by_cause[i]);
     }
@@ -81,6 +82,12 @@ std::string render_prometheus(const ServerTotals& t) {
   text += fmt::format("tcpka_connections_open {}\n", t.open());
   metric("tcpka_connections_accepted_total", "counter", "Connections accepted.");
   text += fmt::format("tcpka_connections_accepted_total {}\n", t.accepted);
+  metric("tcpka_worker_connections_accepted_total", "counter",
+         "Connections accepted, by worker thread.");
+  for (std::size_t i = 0; i < t.accepted_by_worker.size(); ++i) {
+    text += fmt::format("tcpka_worker_connections_accepted_total{{worker=\"{}\"}} {}\n", i,
+                        t.accepted_by_worker[i]);
+  }
   metric("tcpka_connections_closed_total", "counter", "Connections closed, by cause.");
   for (std::size_t i = 0; i < t.closed_by_cause.size(); ++i) {
     text += fmt::format("tcpka_connections_closed_total{{cause=\"{}\"}} {}\n",

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "tcpka/close_cause.h"
 
@@ -39,6 +40,7 @@ struct ServerTotals {
   std::uint64_t refused_per_ip = 0;
   std::uint64_t dropped_out_of_fds = 0;
   std::uint64_t accept_errors = 0;
+  std::vector<std::uint64_t> accepted_by_worker;  // how SO_REUSEPORT spread the load
 
   std::uint64_t open() const { return accepted - closed; }
 
