@@ -1,0 +1,182 @@
+#include "lab/topology.h"
+
+#include <arpa/inet.h>
+#include <fmt/core.h>
+
+#include <cstring>
+
+#include "net/route_netlink.h"
+
+namespace tcpka::tools::lab {
+namespace {
+
+// Each host's subnet, and the two addresses on it: the router's (.1) and the host's (.2).
+struct Subnet {
+  const char* v4_prefix;  // "198.18.0."
+  const char* v6_prefix;  // "2001:2:0:1::"
+};
+constexpr Subnet kServerSubnet{"198.18.0.", "2001:2:0:1::"};
+constexpr Subnet kClientSubnet{"198.19.0.", "2001:2:0:2::"};
+
+const Subnet& subnet(Host host) {
+  return host == Host::server ? kServerSubnet : kClientSubnet;
+}
+Host other(Host host) {
+  return host == Host::server ? Host::client : Host::server;
+}
+
+constexpr const char* kHostLink = "eth0";
+// A veth end whose index equals its peer's (both namespaces count from 1) looks to the
+// kernel like a link of its own, whose carrier changes it reports up to a second late
+// (linkwatch_urgent_event()); IPv6 ignores the link until then. The hosts' ends get an
+// index the router's never has.
+constexpr int kHostLinkIndex = 100;
+
+// Runs each step in turn until one fails; returns that failure.
+template <class... Steps>
+Result<void> in_order(Steps&&... steps) {
+  Result<void> result;
+  static_cast<void>(((result = steps(), result.ok()) && ...));
+  return result;
+}
+
+// The router forwards; a fault chain, empty until a scenario breaks something, is
+// consulted for every forwarded packet.
+constexpr const char* kRouterRules = R"(
+add table inet tcpka_lab
+add chain inet tcpka_lab forward { type filter hook forward priority filter; policy accept; }
+add chain inet tcpka_lab fault
+add rule inet tcpka_lab forward jump fault
+)";
+
+// IPv6 the way a lab wants it: addresses usable at once (no duplicate address
+// detection, which holds even link-local ones back for a second) and neighbours found in
+// a tenth of a second, not a second, when a link has only just come up.
+// (A namespace other than the first has no neigh/default, so the neighbour setting is
+// made per link.)
+Result<void> prepare_namespace(const net::NetNamespace& ns) {
+  return net::write_net_sysctl(ns, "ipv6/conf/default/accept_dad", "0");
+}
+Result<void> find_neighbours_fast(const net::NetNamespace& ns, const std::string& link) {
+  return net::write_net_sysctl(ns, "ipv6/neigh/" + link + "/retrans_time_ms", "100");
+}
+
+Result<void> bring_up_host(const net::NetNamespace& ns, Host host) {
+  auto netlink = net::RouteNetlink::open_in(ns);
+  if (!netlink) return netlink.error();
+  const Subnet& own = subnet(host);
+  const Subnet& far = subnet(other(host));
+  auto& nl = *netlink;
+  return in_order(
+      [&] { return find_neighbours_fast(ns, kHostLink); }, [&] { return nl.set_up("lo"); },
+      [&] { return nl.add_address(kHostLink, fmt::format("{}2/24", own.v4_prefix)); },
+      [&] { return nl.add_address(kHostLink, fmt::format("{}2/64", own.v6_prefix)); },
+      [&] { return nl.set_up(kHostLink); },
+      // Only the other host's subnet is routed: there is no default route.
+      [&] {
+        return nl.add_route(fmt::format("{}0/24", far.v4_prefix),
+                            fmt::format("{}1", own.v4_prefix));
+      },
+      [&] {
+        return nl.add_route(fmt::format("{}/64", far.v6_prefix), fmt::format("{}1", own.v6_prefix));
+      });
+}
+
+}  // namespace
+
+net::SocketAddress Topology::address(Host host, int family, std::uint16_t port) {
+  net::SocketAddress address;
+  const Subnet& own = subnet(host);
+  if (family == AF_INET6) {
+    auto* v6 = reinterpret_cast<sockaddr_in6*>(&address.storage);
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(port);
+    ::inet_pton(AF_INET6, fmt::format("{}2", own.v6_prefix).c_str(), &v6->sin6_addr);
+    address.length = sizeof(sockaddr_in6);
+  } else {
+    auto* v4 = reinterpret_cast<sockaddr_in*>(&address.storage);
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(port);
+    ::inet_pton(AF_INET, fmt::format("{}2", own.v4_prefix).c_str(), &v4->sin_addr);
+    address.length = sizeof(sockaddr_in);
+  }
+  return address;
+}
+
+std::string Topology::router_link(Host host) {
+  return host == Host::server ? "to-server" : "to-client";
+}
+
+Result<std::unique_ptr<Topology>> Topology::create() {
+  auto server = net::NetNamespace::create();
+  if (!server) return server.error();
+  auto router = net::NetNamespace::create();
+  if (!router) return router.error();
+  auto client = net::NetNamespace::create();
+  if (!client) return client.error();
+  std::unique_ptr<Topology> topology(
+      new Topology(std::move(*server), std::move(*router), std::move(*client)));
+
+  if (auto set = topology->prepare_namespaces(); !set) return set.error();
+  for (Host host : {Host::server, Host::client}) {
+    if (auto linked = topology->link_router(host); !linked) return linked.error();
+  }
+  auto firewall = net::Firewall::open_in(topology->router_);
+  if (!firewall) return firewall.error();
+  topology->firewall_ = std::make_unique<net::Firewall>(std::move(*firewall));
+  if (auto ruled = topology->firewall_->run(kRouterRules); !ruled) return ruled.error();
+  return topology;
+}
+
+// Settings for the links still to come (`default` applies to new links).
+Result<void> Topology::prepare_namespaces() {
+  for (const net::NetNamespace* ns : {&server_, &router_, &client_}) {
+    if (auto set = prepare_namespace(*ns); !set) return set;
+  }
+  for (const auto& [name, value] :
+       {std::pair{"ipv4/ip_forward", "1"}, std::pair{"ipv6/conf/all/forwarding", "1"}}) {
+    if (auto set = net::write_net_sysctl(router_, name, value); !set) return set;
+  }
+  return {};
+}
+
+// A veth pair from `host` to the router, addressed and routed on both ends.
+Result<void> Topology::link_router(Host host) {
+  auto host_netlink = net::RouteNetlink::open_in(of(host));
+  if (!host_netlink) return host_netlink.error();
+  const std::string link = router_link(host);
+  if (auto added = host_netlink->add_veth(kHostLink, kHostLinkIndex, link, router_); !added) {
+    return added;
+  }
+  auto netlink = net::RouteNetlink::open_in(router_);
+  if (!netlink) return netlink.error();
+  const Subnet& own = subnet(host);
+  auto& nl = *netlink;
+  return in_order([&] { return find_neighbours_fast(router_, link); },
+                  [&] { return nl.add_address(link, fmt::format("{}1/24", own.v4_prefix)); },
+                  [&] { return nl.add_address(link, fmt::format("{}1/64", own.v6_prefix)); },
+                  [&] { return nl.set_up(link); }, [&] { return bring_up_host(of(host), host); });
+}
+
+Result<void> Topology::reboot(Host host) {
+  // The host is down while it reboots: silent, rather than unreachable (the router would
+  // answer for a missing subnet with ICMP).
+  const std::string link = router_link(host);
+  if (auto down = firewall_->run(fmt::format("add rule {} fault iifname \"{}\" drop\n"
+                                             "add rule {} fault oifname \"{}\" drop\n",
+                                             kRouterTable, link, kRouterTable, link));
+      !down) {
+    return down;
+  }
+  auto netlink = net::RouteNetlink::open_in(router_);
+  if (!netlink) return netlink.error();
+  if (auto deleted = netlink->delete_link(link); !deleted) return deleted;
+  auto fresh = net::NetNamespace::create();
+  if (!fresh) return fresh.error();
+  if (auto set = prepare_namespace(*fresh); !set) return set;
+  (host == Host::server ? server_ : client_) = std::move(*fresh);
+  if (auto linked = link_router(host); !linked) return linked;
+  return firewall_->run(fmt::format("flush chain {} fault\n", kRouterTable));
+}
+
+}  // namespace tcpka::tools::lab
