@@ -60,6 +60,16 @@ std::string_view to_string(Activity activity);
 std::string_view describe(PeerFailure failure);  // "host crashed / silent"
 std::string_view describe(Activity activity);    // "sending (data unacked)"
 
+// The moment a prediction counts from.
+enum class Origin {
+  failure,       // the peer failing
+  last_segment,  // the last segment received from the peer (keepalive's idle clock)
+  first_send,    // the first send of the data the peer never acknowledges
+  window_shut,   // the peer's receive window shutting
+  connect,       // the call to connect()
+};
+std::string_view describe(Origin origin);  // "the last segment from the peer"
+
 // Facts about the path that the kernel's timers depend on.
 struct PathFacts {
   Millis rtt{1};  // round-trip time between the two hosts (negative counts as zero)
@@ -80,8 +90,8 @@ struct Detection {
   // it reports: unanswered, or answered by the RST that ends the connection.
   int probes = 0;
   int retransmissions = 0;
-  std::string_view origin;  // what the times count from
-  std::string explanation;  // the mechanism, with the numbers that decide it
+  Origin origin = Origin::failure;  // what the times count from
+  std::string explanation;          // the mechanism, with the numbers that decide it
 
   // Whether a measured detection time is within [earliest, latest].
   bool admits(Millis measured) const {

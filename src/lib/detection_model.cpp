@@ -11,11 +11,11 @@
 namespace tcpka {
 namespace {
 
-constexpr std::string_view kFromLastSegment = "the last segment from the peer";
-constexpr std::string_view kFromFirstSend = "the first send of the unacknowledged data";
-constexpr std::string_view kFromWindowShut = "the peer's window shutting";
-constexpr std::string_view kFromConnect = "connect()";
-constexpr std::string_view kFromFailure = "the failure";
+constexpr Origin kFromLastSegment = Origin::last_segment;
+constexpr Origin kFromFirstSend = Origin::first_send;
+constexpr Origin kFromWindowShut = Origin::window_shut;
+constexpr Origin kFromConnect = Origin::connect;
+constexpr Origin kFromFailure = Origin::failure;
 
 const std::error_code kEndOfFile{};
 const std::error_code kTimedOut = std::make_error_code(std::errc::timed_out);
@@ -79,7 +79,7 @@ Detection never(std::string explanation) {
 }
 
 Detection found(Millis earliest, Millis latest, std::error_code error, CloseCause cause,
-                std::string_view origin, std::string explanation) {
+                Origin origin, std::string explanation) {
   Detection d;
   d.detected = true;
   d.earliest = earliest;
@@ -342,7 +342,7 @@ Detection host_gone(const Context& c, bool icmp) {
 // retransmission counts as sent.
 Detection host_rebooted(const Context& c) {
   const Span rtos = rto_span(c.system, c.path);
-  const auto reset = [&](Millis earliest, Millis latest, std::string_view origin, std::string why) {
+  const auto reset = [&](Millis earliest, Millis latest, Origin origin, std::string why) {
     return found(earliest, c.with_slack(latest), kReset, CloseCause::peer_reset, origin,
                  std::move(why));
   };
@@ -459,6 +459,22 @@ Detection predict(PeerFailure failure, Activity activity, const ResolvedPolicy& 
       return process_hung(context);
   }
   return never("");
+}
+
+std::string_view describe(Origin origin) {
+  switch (origin) {
+    case Origin::failure:
+      return "the failure";
+    case Origin::last_segment:
+      return "the last segment from the peer";
+    case Origin::first_send:
+      return "the first send of the unacknowledged data";
+    case Origin::window_shut:
+      return "the peer's window shutting";
+    case Origin::connect:
+      return "connect()";
+  }
+  return "the failure";
 }
 
 }  // namespace tcpka

@@ -43,7 +43,8 @@ struct IpPacket {
   CompactAddress source;
   CompactAddress destination;
   std::uint8_t protocol = 0;
-  std::span<const std::uint8_t> payload;
+  std::span<const std::uint8_t> payload;  // as captured: may be cut short
+  std::size_t payload_length = 0;         // as sent, from the IP header
   bool v6 = false;
 };
 
@@ -53,16 +54,20 @@ std::optional<IpPacket> parse_ip(std::span<const std::uint8_t> b) {
   if (version == 4) {
     const std::size_t header = std::size_t{b[0] & 0x0fU} * 4;
     if (header < 20 || b.size() < header) return std::nullopt;
-    const std::size_t total = std::min<std::size_t>(u16(b, 2), b.size());
-    if (total < header) return std::nullopt;
-    return IpPacket{ipv4(b, 12, 0), ipv4(b, 16, 0), b[9], b.subspan(header, total - header), false};
+    const std::size_t sent = u16(b, 2);
+    const std::size_t total = std::min<std::size_t>(sent, b.size());
+    if (total < header || sent < header) return std::nullopt;
+    return IpPacket{ipv4(b, 12, 0), ipv4(b, 16, 0), b[9], b.subspan(header, total - header),
+                    sent - header,  false};
   }
   if (version == 6) {
     constexpr std::size_t header = 40;
     if (b.size() < header) return std::nullopt;
-    const std::size_t total = std::min<std::size_t>(header + u16(b, 4), b.size());
+    const std::size_t sent = u16(b, 4);
+    const std::size_t total = std::min<std::size_t>(header + sent, b.size());
     // Extension headers do not occur in the lab's traffic; such packets are skipped.
-    return IpPacket{ipv6(b, 8, 0), ipv6(b, 24, 0), b[6], b.subspan(header, total - header), true};
+    return IpPacket{ipv6(b, 8, 0), ipv6(b, 24, 0), b[6], b.subspan(header, total - header), sent,
+                    true};
   }
   return std::nullopt;
 }
@@ -81,7 +86,9 @@ bool parse_tcp(const IpPacket& ip, CapturedPacket& packet) {
   packet.ack = u32(b, 8);
   packet.flags = b[13] & 0x3fU;
   packet.window = u16(b, 14);
-  packet.payload = static_cast<std::uint32_t>(b.size() - header);
+  // The capture keeps only the headers: the length is what the IP header says was sent.
+  packet.payload =
+      static_cast<std::uint32_t>(ip.payload_length > header ? ip.payload_length - header : 0);
   return true;
 }
 

@@ -25,7 +25,7 @@ TEST(Predict, LinuxDefaultsFindAnIdleDeadPeerAfter7875Seconds) {
   EXPECT_EQ(d.error, std::errc::timed_out);
   EXPECT_EQ(d.cause, CloseCause::keepalive_timeout);
   EXPECT_EQ(d.probes, 9);
-  EXPECT_EQ(d.origin, "the last segment from the peer");
+  EXPECT_EQ(describe(d.origin), "the last segment from the peer");
 }
 
 TEST(Predict, TheSeedsTenFiveFiveIs35Seconds) {
@@ -78,7 +78,7 @@ TEST(Predict, UnackedDataToASilentPeerTakesRetriesTwo) {
   EXPECT_EQ(d.earliest, Millis(2 + 204 + 928'488));  // a tail-loss probe 2 ms after the send
   // At the latest, a single segment in flight waits 200 ms for its tail-loss probe.
   EXPECT_EQ(d.latest, Millis(200 + 204 + 928'488 + (200 + 204 + 928'488) / 8 + 50));
-  EXPECT_EQ(d.origin, "the first send of the unacknowledged data");
+  EXPECT_EQ(describe(d.origin), "the first send of the unacknowledged data");
 }
 
 TEST(Predict, UnackedDataWithoutAKnownRtoSpansEveryRoundingOfIt) {

@@ -67,7 +67,7 @@ void append_explanations(const PolicyReport& report, std::string& text) {
       text +=
           fmt::format("  {}, {}: {}..{} after {}, {} ({}{})\n", describe(p.failure),
                       describe(p.activity), format_seconds(d.earliest), format_seconds(d.latest),
-                      d.origin, errno_name(d.error), to_string(d.cause), counts);
+                      describe(d.origin), errno_name(d.error), to_string(d.cause), counts);
     } else {
       text += fmt::format("  {}, {}: never\n", describe(p.failure), describe(p.activity));
     }
@@ -105,13 +105,12 @@ std::string render_text(const PolicyReport& report, bool explain) {
   TextTable table({"peer", "idle", "receiving", "sending", "peer's window shut"});
   // A column's times count from what its crashed-host cell counts from; a cell that
   // counts from something else is marked and explained under the table.
-  std::vector<std::string_view> footnotes;
+  std::vector<Origin> footnotes;
   for (PeerFailure failure : kFailures) {
     std::vector<std::string> row{std::string(describe(failure))};
     for (Activity activity : kColumns) {
       const Detection& d = find(report, failure, activity);
-      const std::string_view column_origin =
-          find(report, PeerFailure::host_silent, activity).origin;
+      const Origin column_origin = find(report, PeerFailure::host_silent, activity).origin;
       std::string shown = cell(d);
       if (d.detected && d.earliest.count() > 0 && d.origin != column_origin) {
         shown += "*";
@@ -124,8 +123,8 @@ std::string render_text(const PolicyReport& report, bool explain) {
     table.add_row(std::move(row));
   }
   text += table.render();
-  for (std::string_view origin : footnotes)
-    text += fmt::format("* counted from {}\n", origin);
+  for (Origin origin : footnotes)
+    text += fmt::format("* counted from {}\n", describe(origin));
   TextTable connecting({"connect() to", "a silent host", "an unreachable host", "a closed port"});
   connecting.add_row({"", cell(find(report, PeerFailure::host_silent, Activity::connecting)),
                       cell(find(report, PeerFailure::unreachable, Activity::connecting)),
@@ -177,7 +176,7 @@ nlohmann::json prediction_json(const Prediction& p) {
     json["cause"] = to_string(d.cause);
     json["probes"] = d.probes;
     json["retransmissions"] = d.retransmissions;
-    json["from"] = d.origin;
+    json["from"] = describe(d.origin);
   }
   return json;
 }

@@ -1,0 +1,233 @@
+#include "lab/lab_command.h"
+
+#include <fmt/core.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "cli/duration_option.h"
+#include "cli/fail.h"
+#include "cli/signals.h"
+#include "lab/lab_report.h"
+#include "lab/scenario_matrix.h"
+#include "lab/scenario_runner.h"
+#include "net/net_namespace.h"
+
+namespace tcpka::tools {
+namespace {
+
+using namespace lab;
+
+constexpr std::string_view kName = "lab";
+constexpr Millis kMinCap{5'000};
+constexpr Millis kMaxCap{600'000};
+// While scenarios wait on kernel timers, say which every this often.
+constexpr auto kProgressEvery = std::chrono::seconds(5);
+
+struct Options {
+  std::string policy = kDefaultLabPolicy;
+  std::string cap = "20s";
+  std::vector<std::string> only;
+  bool list = false;
+  bool json = false;
+  bool trace = false;
+};
+
+bool selected(const ScenarioSpec& spec, const std::vector<std::string>& only) {
+  return only.empty() || std::find(only.begin(), only.end(), spec.name) != only.end() ||
+         std::find(only.begin(), only.end(), spec.title()) != only.end();
+}
+
+std::string list_scenarios(const std::vector<ScenarioSpec>& specs) {
+  std::string text;
+  for (const ScenarioSpec& spec : specs)
+    text += fmt::format("{:<42} {}\n", spec.title(), spec.story);
+  return text;
+}
+
+// Runs every scenario on its own thread and topology, all at once: they spend their
+// time waiting on kernel timers, not on the CPU.
+class Runner {
+ public:
+  Runner(std::vector<ScenarioSpec> specs, Millis cap)
+      : specs_(std::move(specs)), statuses_(specs_.size()), results_(specs_.size()) {
+    limits_.cap = cap;
+    limits_.stop = &stop_;
+  }
+
+  // Returns false if interrupted by SIGINT or SIGTERM (read from `signals`).
+  bool run(int signals);
+  const std::vector<ScenarioResult>& results() const { return results_; }
+
+ private:
+  void report_finished(std::size_t index);
+  void report_waiting(std::chrono::steady_clock::time_point start) const;
+
+  std::vector<ScenarioSpec> specs_;
+  std::vector<ScenarioStatus> statuses_;
+  std::vector<ScenarioResult> results_;
+  std::vector<bool> reported_ = std::vector<bool>(specs_.size(), false);
+  RunLimits limits_;
+  std::atomic<bool> stop_{false};
+  std::atomic<std::size_t> finished_{0};
+};
+
+bool Runner::run(int signals) {
+  std::vector<std::thread> threads;
+  threads.reserve(specs_.size());
+  for (std::size_t i = 0; i < specs_.size(); ++i) {
+    threads.emplace_back([this, i] {
+      results_[i] = run_scenario(specs_[i], limits_, statuses_[i]);
+      // Only now may the main thread read results_[i].
+      statuses_[i].phase.store(ScenarioStatus::done);
+      finished_.fetch_add(1);
+    });
+  }
+  const auto start = std::chrono::steady_clock::now();
+  auto next_progress = start + kProgressEvery;
+  bool interrupted = false;
+  while (finished_.load() < specs_.size()) {
+    pollfd ready{signals, POLLIN, 0};
+    if (::poll(&ready, 1, 100) == 1) {
+      signalfd_siginfo info{};
+      while (::read(signals, &info, sizeof(info)) == sizeof(info)) {
+      }
+      if (!interrupted) fmt::print(stderr, "lab: interrupted; cleaning up\n");
+      interrupted = true;
+      stop_.store(true);
+    }
+    for (std::size_t i = 0; i < specs_.size(); ++i) {
+      if (!reported_[i] && statuses_[i].phase.load() == ScenarioStatus::done) report_finished(i);
+    }
+    if (std::chrono::steady_clock::now() >= next_progress && !interrupted) {
+      report_waiting(start);
+      next_progress += kProgressEvery;
+    }
+  }
+  for (std::thread& thread : threads)
+    thread.join();
+  for (std::size_t i = 0; i < specs_.size(); ++i) {
+    if (!reported_[i]) report_finished(i);
+  }
+  return !interrupted;
+}
+
+void Runner::report_finished(std::size_t i) {
+  reported_[i] = true;
+  const std::size_t done =
+      static_cast<std::size_t>(std::count(reported_.begin(), reported_.end(), true));
+  const ScenarioResult& r = results_[i];
+  fmt::print(stderr, "lab: [{:>2}/{}] {}: {} ({})\n", done, specs_.size(), r.spec.title(),
+             measured_text(r.measured, limits_.cap), r.pass ? "as predicted" : "OUTSIDE");
+}
+
+void Runner::report_waiting(std::chrono::steady_clock::time_point start) const {
+  std::string waiting;
+  for (std::size_t i = 0; i < specs_.size(); ++i) {
+    if (statuses_[i].phase.load() == ScenarioStatus::done) continue;
+    waiting += fmt::format("{}{} (probes {})", waiting.empty() ? "" : ", ", specs_[i].title(),
+                           statuses_[i].probes.load());
+  }
+  const auto seconds =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - start);
+  fmt::print(stderr, "lab: {}s, waiting for {}\n", seconds.count(), waiting);
+}
+
+int run(const Options& options) {
+  auto policy = parse_policy(options.policy);
+  if (!policy) return fail(kName, "--policy: " + policy.error().message, kExitBadInput);
+  auto cap = duration_option("--cap", options.cap);
+  if (!cap) return fail(kName, cap.error().message, kExitBadInput);
+  if (*cap < kMinCap || *cap > kMaxCap) {
+    return fail(
+        kName,
+        fmt::format("--cap: give {} to {}", format_duration(kMinCap), format_duration(kMaxCap)),
+        kExitBadInput);
+  }
+  std::vector<ScenarioSpec> specs = default_matrix(*policy);
+  for (const std::string& name : options.only) {
+    const bool known = std::any_of(specs.begin(), specs.end(), [&](const ScenarioSpec& s) {
+      return s.name == name || s.title() == name;
+    });
+    if (!known) {
+      return fail(kName, "--only: no scenario '" + name + "' (see tcpka lab --list)",
+                  kExitBadInput);
+    }
+  }
+  std::erase_if(specs, [&](const ScenarioSpec& s) { return !selected(s, options.only); });
+  if (options.list) {
+    fmt::print("{}", list_scenarios(specs));
+    return kExitOk;
+  }
+
+  // Before any thread: a user namespace (without root) takes only a lone thread.
+  if (auto isolated = net::isolate_process_network(); !isolated) {
+    return fail(kName, isolated.error().message, kExitMissingCapability);
+  }
+  auto signals = take_signals({SIGINT, SIGTERM});
+  if (!signals) return fail(kName, signals.error().message, kExitMissingCapability);
+
+  fmt::print(stderr, "lab: {} scenarios in parallel, policy {}, waiting up to {} each\n",
+             specs.size(), to_string(*policy), format_duration(*cap));
+  Runner runner(std::move(specs), *cap);
+  const bool completed = runner.run(signals->get());
+  const auto& results = runner.results();
+  if (options.json) {
+    fmt::print("{}", render_json(results, *cap));
+  } else {
+    fmt::print("{}", render_table(results, *cap));
+  }
+  if (options.trace) {
+    for (const ScenarioResult& r : results)
+      fmt::print("\n{}", render_trace(r));
+  }
+  if (!completed) return fail(kName, "interrupted before every scenario ended", kExitCheckFailed);
+  // Namespaces that cannot be made are the environment's fault, not the kernel's.
+  const bool all_failed_to_run = std::all_of(results.begin(), results.end(), [](const auto& r) {
+    return r.measured.kind == Measurement::failed_to_run;
+  });
+  if (all_failed_to_run && !results.empty()) {
+    return fail(kName, "no scenario could run: " + results.front().measured.note,
+                kExitMissingCapability);
+  }
+  const bool pass =
+      std::all_of(results.begin(), results.end(), [](const auto& r) { return r.pass; });
+  return pass ? kExitOk : kExitCheckFailed;
+}
+
+}  // namespace
+
+Subcommand add_lab_command(CLI::App& tcpka) {
+  auto options = std::make_shared<Options>();
+  CLI::App* app = tcpka.add_subcommand(
+      std::string(kName),
+      "Reproduce every way a TCP peer dies, on the real kernel in private network "
+      "namespaces, and compare each detection with the model's prediction");
+  app->add_option("-p,--policy", options->policy,
+                  "The keepalive policy under test (the matrix adds and removes the user "
+                  "timeout where that is the point)")
+      ->capture_default_str();
+  app->add_option("--cap", options->cap,
+                  "How long to wait for a detection before reporting 'not within'")
+      ->type_name("D")
+      ->capture_default_str();
+  app->add_option("--only", options->only,
+                  "Run only this scenario (its name, or name with variant); repeatable")
+      ->type_name("NAME");
+  app->add_flag("--list", options->list, "List the scenarios and exit");
+  app->add_flag("--json", options->json, "Print the results as JSON");
+  app->add_flag("--trace", options->trace,
+                "After the table, each scenario's packets as tcpdump shows them");
+  return Subcommand{app, [options] { return run(*options); }};
+}
+
+}  // namespace tcpka::tools

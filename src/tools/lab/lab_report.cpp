@@ -1,0 +1,188 @@
+#include "lab/lab_report.h"
+
+#include <fmt/core.h>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/table.h"
+#include "tcpka/errno_name.h"
+
+namespace tcpka::tools::lab {
+namespace {
+
+std::string errno_and_cause(std::error_code error, CloseCause cause) {
+  return fmt::format("{} {}", error ? errno_name(error) : std::string("EOF"), to_string(cause));
+}
+
+std::string expected_kind(Expectation::Kind kind) {
+  switch (kind) {
+    case Expectation::detected:
+      return "detected";
+    case Expectation::beyond_cap:
+      return "beyond_cap";
+    case Expectation::never:
+      return "never";
+    case Expectation::survives:
+      return "survives";
+    case Expectation::breaks_silently:
+      return "breaks_silently";
+  }
+  return "detected";
+}
+
+std::string measured_kind(Measurement::Kind kind) {
+  switch (kind) {
+    case Measurement::ended:
+      return "ended";
+    case Measurement::still_open:
+      return "still_open";
+    case Measurement::survived:
+      return "survived";
+    case Measurement::send_vanished:
+      return "send_vanished";
+    case Measurement::failed_to_run:
+      return "failed_to_run";
+  }
+  return "failed_to_run";
+}
+
+std::string ratio(const ScenarioResult& r) {
+  if (r.expected.kind != Expectation::detected || r.measured.kind != Measurement::ended ||
+      r.expected.detection.earliest.count() == 0) {
+    return "";
+  }
+  return fmt::format("{:.3f}", static_cast<double>(r.measured.after.count()) /
+                                   static_cast<double>(r.expected.detection.earliest.count()));
+}
+
+// What the detector sent after the reference moment: "3 probes", "5 retrans".
+std::string on_the_wire(const Measurement& m) {
+  std::string text;
+  if (m.probes > 0) text = fmt::format("{} probe{}", m.probes, m.probes == 1 ? "" : "s");
+  if (m.retransmissions > 0) {
+    text += fmt::format("{}{} retrans", text.empty() ? "" : ", ", m.retransmissions);
+  }
+  return text.empty() ? "-" : text;
+}
+
+}  // namespace
+
+std::string who_detects(const ScenarioSpec& spec) {
+  return spec.detector == Host::server ? "server" : "client";
+}
+
+std::string predicted_text(const Expectation& e, Millis cap) {
+  const Detection& d = e.detection;
+  switch (e.kind) {
+    case Expectation::detected:
+      return fmt::format("{}..{} {}", format_seconds(d.earliest), format_seconds(d.latest),
+                         d.error ? errno_name(d.error) : std::string("EOF"));
+    case Expectation::beyond_cap:
+      return fmt::format("{} {} (beyond the {} wait)", format_seconds(d.earliest),
+                         errno_name(d.error), format_duration(cap));
+    case Expectation::never:
+      return "never";
+    case Expectation::survives:
+      return "survives";
+    case Expectation::breaks_silently:
+      return "breaks silently";
+  }
+  return "";
+}
+
+std::string measured_text(const Measurement& m, Millis cap) {
+  switch (m.kind) {
+    case Measurement::ended:
+      return format_seconds(m.after);
+    case Measurement::still_open:
+      return fmt::format("not within {}", format_duration(cap));
+    case Measurement::survived:
+      return "survived";
+    case Measurement::send_vanished:
+      return "send vanished";
+    case Measurement::failed_to_run:
+      return "did not run";
+  }
+  return "";
+}
+
+std::string render_table(std::span<const ScenarioResult> results, Millis cap) {
+  TextTable table({"scenario", "detects", "predicted", "measured", "ratio", "errno/cause",
+                   "on the wire", "verdict"});
+  int failed = 0;
+  for (const ScenarioResult& r : results) {
+    const bool ended = r.measured.kind == Measurement::ended;
+    table.add_row({r.spec.title(), who_detects(r.spec), predicted_text(r.expected, cap),
+                   measured_text(r.measured, cap), ratio(r),
+                   ended ? errno_and_cause(r.measured.error, r.measured.cause) : std::string(),
+                   on_the_wire(r.measured), r.pass ? "ok" : "OUTSIDE"});
+    if (!r.pass) ++failed;
+  }
+  std::string text = table.render();
+  for (const ScenarioResult& r : results) {
+    if (r.measured.kind == Measurement::failed_to_run) {
+      text += fmt::format("{}: did not run: {}\n", r.spec.title(), r.measured.note);
+    }
+  }
+  text += failed == 0 ? fmt::format("all {} measurements as predicted\n", results.size())
+                      : fmt::format("{} of {} measurements outside the prediction\n", failed,
+                                    results.size());
+  return text;
+}
+
+std::string render_json(std::span<const ScenarioResult> results, Millis cap) {
+  nlohmann::json scenarios = nlohmann::json::array();
+  bool all_pass = true;
+  for (const ScenarioResult& r : results) {
+    const Detection& d = r.expected.detection;
+    nlohmann::json expected{{"kind", expected_kind(r.expected.kind)}};
+    if (r.expected.kind == Expectation::detected || r.expected.kind == Expectation::beyond_cap) {
+      expected["earliest_ms"] = d.earliest.count();
+      expected["latest_ms"] = d.latest.count();
+      expected["errno"] = d.error ? errno_name(d.error) : "EOF";
+      expected["cause"] = to_string(d.cause);
+      expected["from"] = describe(d.origin);
+      expected["explanation"] = d.explanation;
+    } else {
+      expected["why"] = r.expected.why;
+    }
+    nlohmann::json measured{{"kind", measured_kind(r.measured.kind)},
+                            {"probes", r.measured.probes},
+                            {"retransmissions", r.measured.retransmissions}};
+    if (r.measured.kind == Measurement::ended) {
+      measured["after_ms"] = r.measured.after.count();
+      measured["errno"] = r.measured.error ? errno_name(r.measured.error) : "EOF";
+      measured["cause"] = to_string(r.measured.cause);
+    }
+    if (!r.measured.note.empty()) measured["note"] = r.measured.note;
+    scenarios.push_back({{"scenario", r.spec.name},
+                         {"variant", r.spec.variant},
+                         {"story", r.spec.story},
+                         {"detector", who_detects(r.spec)},
+                         {"ip", r.spec.family == AF_INET6 ? "IPv6" : "IPv4"},
+                         {"policy", to_string(r.spec.policy)},
+                         {"expected", expected},
+                         {"measured", measured},
+                         {"pass", r.pass}});
+    all_pass = all_pass && r.pass;
+  }
+  return nlohmann::json{{"cap_ms", cap.count()}, {"pass", all_pass}, {"scenarios", scenarios}}.dump(
+             2) +
+         "\n";
+}
+
+std::string render_trace(const ScenarioResult& r) {
+  std::string text = fmt::format(
+      "{} ({}'s link; times from {})\n", r.spec.title(), who_detects(r.spec),
+      r.expected.kind == Expectation::detected || r.expected.kind == Expectation::beyond_cap
+          ? describe(r.expected.detection.origin)
+          : std::string_view("the last segment from the peer"));
+  for (const TracedPacket& t : r.packets) {
+    const double since = static_cast<double>(t.packet.time_us - r.reference_time_us) / 1'000'000.0;
+    text += fmt::format("  {:+9.3f}s  {:<16} {}\n", since, to_string(t.role), format_tcpdump(t));
+  }
+  if (r.packets.empty()) text += "  (no packets captured)\n";
+  return text;
+}
+
+}  // namespace tcpka::tools::lab

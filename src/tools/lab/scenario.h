@@ -1,0 +1,86 @@
+// A lab scenario: what breaks, who must notice, and what the model says will happen;
+// and, once run, what happened.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "lab/topology.h"
+#include "lab/trace.h"
+#include "tcpka/detection_model.h"
+#include "tcpka/policy.h"
+
+namespace tcpka::tools::lab {
+
+// How the lab breaks the peer.
+enum class Fault {
+  kill_process,  // SIGKILL the peer's process: its kernel closes the connection
+  stop_process,  // SIGSTOP it: the process hangs, its kernel still answers
+  blackhole,     // the router drops everything to and from the peer's host
+  reboot,        // the peer's host comes back with the same address and no connections
+  unreachable,   // the router answers for the peer's host with ICMP host unreachable
+  partition,     // a blackhole for `outage`, then healed
+  nat_forgets,   // the router's connection tracking forgets idle flows
+  no_listener,   // connect(): the peer's host is silent from the start (SYN dropped)
+};
+
+struct ScenarioSpec {
+  std::string name;     // "host-crash-idle"
+  std::string variant;  // "UT", "tcp_retries2=5", "IPv6", "client's view"; empty: the plain one
+  std::string story;    // one line: what the peer does, who must notice
+  Fault fault = Fault::blackhole;
+  PeerFailure failure = PeerFailure::host_silent;  // the model's row
+  Activity activity = Activity::idle;              // the model's column: what the detector does
+  Host detector = Host::server;                    // whose socket has the policy and must notice
+  int family = AF_INET;
+  Policy policy;                    // the detector's
+  std::optional<int> tcp_retries2;  // set in the detector's namespace
+  std::optional<int> tcp_syn_retries;
+  Millis outage{0};            // partition: how long
+  Millis nat_timeout{0};       // nat_forgets: the router's established timeout
+  Millis idle_before_send{0};  // nat_forgets: silence before the detector sends again
+
+  std::string title() const { return variant.empty() ? name : name + " (" + variant + ")"; }
+};
+
+// What should happen, from the model (or, for the faults it has no row for, from what
+// the fault does).
+struct Expectation {
+  enum Kind {
+    detected,        // the detector's socket ends within [earliest, latest]
+    beyond_cap,      // it ends, but later than the lab waits
+    never,           // the kernel never reports it
+    survives,        // the connection outlives the fault and still carries data
+    breaks_silently  // data sent is lost and nothing reports it
+  };
+  Kind kind = detected;
+  Detection detection;  // for detected and beyond_cap
+  std::string why;      // for the others
+};
+
+struct Measurement {
+  enum Kind { ended, still_open, survived, send_vanished, failed_to_run };
+  Kind kind = still_open;
+  Millis after{0};        // ended: since the reference moment (the model's origin)
+  std::error_code error;  // ended: empty for end of file
+  CloseCause cause = CloseCause::unknown;
+  int probes = 0;  // probes the detector sent after the reference moment
+  int retransmissions = 0;
+  std::string note;  // failed_to_run: why; otherwise anything worth saying
+};
+
+struct ScenarioResult {
+  ScenarioSpec spec;
+  Expectation expected;
+  Measurement measured;
+  bool pass = false;
+  std::vector<TracedPacket> packets;   // the detector's link, from the connection's SYN
+  std::int64_t reference_time_us = 0;  // the moment times count from, on the capture clock
+};
+
+// Whether `measured` is what `expected` says, within the tolerance.
+bool conforms(const Expectation& expected, const Measurement& measured);
+
+}  // namespace tcpka::tools::lab

@@ -1,0 +1,134 @@
+#include "lab/scenario_matrix.h"
+
+namespace tcpka::tools::lab {
+namespace {
+
+Policy without_user_timeout(Policy policy) {
+  policy.user_timeout = UserTimeout::off();
+  return policy;
+}
+
+// The policy's own user timeout if it has one, else idle + interval * count.
+Policy with_user_timeout(Policy policy) {
+  if (policy.user_timeout.mode != UserTimeout::Mode::fixed) {
+    policy.user_timeout = UserTimeout::automatic();
+  }
+  return policy;
+}
+
+struct Builder {
+  const Policy& policy;
+  std::vector<ScenarioSpec> specs;
+
+  ScenarioSpec& add(const char* name, const char* story, Fault fault, PeerFailure failure,
+                    Activity activity) {
+    ScenarioSpec spec;
+    spec.name = name;
+    spec.story = story;
+    spec.fault = fault;
+    spec.failure = failure;
+    spec.activity = activity;
+    spec.policy = policy;
+    specs.push_back(spec);
+    return specs.back();
+  }
+  // A copy of the last scenario, as a variant of it.
+  ScenarioSpec& variant(const char* what) {
+    ScenarioSpec copy = specs.back();
+    copy.variant = what;
+    specs.push_back(copy);
+    return specs.back();
+  }
+};
+
+}  // namespace
+
+std::vector<ScenarioSpec> default_matrix(const Policy& policy) {
+  Builder m{policy, {}};
+  using F = Fault;
+  using P = PeerFailure;
+  using A = Activity;
+
+  m.add("process-exit", "the client's process is killed; its kernel closes: the server reads EOF",
+        F::kill_process, P::process_exit, A::idle);
+
+  m.add("host-crash-idle",
+        "the client's host vanishes while the connection is idle: keepalive must find it",
+        F::blackhole, P::host_silent, A::idle);
+  m.variant("IPv6").family = AF_INET6;
+  m.variant("client's view").detector = Host::client;
+  m.specs.back().family = AF_INET;
+  m.specs.back().story = "the server's host vanishes: the client's keepalive must find it";
+
+  m.add("host-crash-busy",
+        "the client's host vanishes while the server has data in flight: keepalive is "
+        "suspended, retransmissions or the user timeout decide",
+        F::blackhole, P::host_silent, A::sending)
+      .policy = without_user_timeout(policy);
+  m.specs.back().variant = "no UT";
+  m.variant("no UT, tcp_retries2=5").tcp_retries2 = 5;
+  m.variant("UT").policy = with_user_timeout(policy);
+  m.specs.back().tcp_retries2.reset();
+
+  m.add("host-crash-zero-window",
+        "the client stopped reading, the server filled its window, then the host vanishes: "
+        "only the user timeout is sure to end it",
+        F::blackhole, P::host_silent, A::window_closed)
+      .policy = without_user_timeout(policy);
+  m.specs.back().variant = "no UT";
+  m.variant("UT").policy = with_user_timeout(policy);
+
+  m.add("host-reboot",
+        "the client's host reboots (same address, no connections): the next probe meets a RST",
+        F::reboot, P::host_rebooted, A::idle);
+  m.variant("client's view").detector = Host::client;
+  m.specs.back().story = "the server's host reboots: the client's next probe meets a RST";
+
+  m.add("unreachable",
+        "the router answers for the client's host with ICMP host unreachable, the "
+        "connection idle",
+        F::unreachable, P::unreachable, A::idle);
+  m.variant("sending, UT").activity = A::sending;
+  m.specs.back().policy = with_user_timeout(policy);
+  m.specs.back().story =
+      "the router answers for the client's host with ICMP host unreachable, data in flight";
+
+  m.add("partition-heals",
+        "the path is cut for less than the keepalive bound, then heals: the connection "
+        "must survive",
+        F::partition, P::host_silent, A::idle)
+      .outage = Millis(2'500);
+  m.specs.back().variant = "2.5s outage";
+  m.variant("8s outage").outage = Millis(8'000);
+  m.specs.back().story =
+      "the path is cut for longer than the keepalive bound: keepalive must end the connection";
+
+  m.add("peer-hung",
+        "the client's process is stopped (SIGSTOP): its kernel answers every probe, so "
+        "keepalive never fires; only application heartbeats can tell",
+        F::stop_process, P::process_hung, A::idle);
+
+  ScenarioSpec& nat = m.add("nat-timeout",
+                            "a middlebox forgets flows idle for 3s; the server sends after 5s "
+                            "of silence",
+                            F::nat_forgets, P::host_silent, A::idle);
+  nat.policy = parse_policy("off").value();
+  nat.variant = "keepalive off";
+  nat.nat_timeout = Millis(3'000);
+  nat.idle_before_send = Millis(5'000);
+  m.variant("keepalive").policy = policy;
+
+  ScenarioSpec& blackhole =
+      m.add("connect-blackhole", "connect() to a host that never answers: SYN retries",
+            F::no_listener, P::host_silent, A::connecting);
+  blackhole.detector = Host::client;
+  blackhole.variant = "tcp_syn_retries=2";
+  blackhole.tcp_syn_retries = 2;
+  blackhole.policy = without_user_timeout(policy);
+  m.variant("UT").policy = with_user_timeout(policy);
+  m.specs.back().tcp_syn_retries.reset();
+  m.specs.back().story = "connect() to a host that never answers: the user timeout";
+  return m.specs;
+}
+
+}  // namespace tcpka::tools::lab

@@ -1,0 +1,18 @@
+// The lab's default matrix: every failure of UNP's table 7.3, and the ones a modern
+// network adds (NAT timeouts, ICMP, partitions), each with the variants that show what
+// keepalive and TCP_USER_TIMEOUT can and cannot do.
+#pragma once
+
+#include <vector>
+
+#include "lab/scenario.h"
+
+namespace tcpka::tools::lab {
+
+// The lab's policy when the user gives none: probes after 2 s, every second, three of
+// them: every keepalive detection lands within about 5 s.
+inline constexpr const char* kDefaultLabPolicy = "idle=2s,intvl=1s,cnt=3";
+
+std::vector<ScenarioSpec> default_matrix(const Policy& policy);
+
+}  // namespace tcpka::tools::lab
