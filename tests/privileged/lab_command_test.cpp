@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
@@ -161,6 +162,53 @@ TEST_F(Lab, KilledMidRunItLeavesNoNamespaceLinkOrProcess) {
   EXPECT_EQ(host_links(), links_before) << "the lab left a link in the host's namespace";
 }
 
+// Black-box mode against a small Python echo server: without keepalive it keeps a dead
+// client for ever; with keepalive 2/1/3 it drops it when the kernel's probes go unanswered.
+std::map<std::string, nlohmann::json> black_box_run(const std::string& server_arguments,
+                                                    std::vector<std::string> only) {
+  std::vector<std::string> argv = {
+      TCPKA_BINARY,
+      "lab",
+      "--json",
+      "--cap",
+      "8s",
+      "--target",
+      "python3 " TCPKA_TEST_DATA "/echo_server.py {port} " + server_arguments};
+  for (const std::string& name : only) {
+    argv.push_back("--only");
+    argv.push_back(name);
+  }
+  auto lab = SpawnedProcess::start(argv);
+  const std::optional<int> code = lab.wait_exit(kLabLimit);
+  EXPECT_EQ(code, 0) << lab.error_output();
+  const auto report = nlohmann::json::parse(joined(lab.lines()), nullptr, false);
+  std::map<std::string, nlohmann::json> by_name;
+  if (report.is_discarded()) {
+    ADD_FAILURE() << joined(lab.lines()) << lab.error_output();
+    return by_name;
+  }
+  for (const auto& scenario : report["scenarios"])
+    by_name[scenario["scenario"].get<std::string>()] = scenario["measured"];
+  return by_name;
+}
+
+TEST_F(Lab, BlackBoxAServerWithoutKeepaliveKeepsACrashedClient) {
+  auto measured = black_box_run("", {"host-crash-idle", "process-exit"});
+  EXPECT_EQ(measured["host-crash-idle"]["kind"], "still_open") << measured["host-crash-idle"];
+  EXPECT_EQ(measured["process-exit"]["kind"], "dropped") << measured["process-exit"];
+}
+
+TEST_F(Lab, BlackBoxAServerWithKeepaliveDropsACrashedClient) {
+  auto measured = black_box_run("--keepalive 2 1 3", {"host-crash-idle", "host-reboot"});
+  const auto& crash = measured["host-crash-idle"];
+  ASSERT_EQ(crash["kind"], "dropped") << crash;
+  // idle 2 s + 3 probes 1 s apart, with the model's tolerance for timers.
+  EXPECT_GE(crash["after_ms"].get<int>(), 5'000) << crash;
+  EXPECT_LE(crash["after_ms"].get<int>(), 5'675) << crash;
+  EXPECT_EQ(crash["probes"], 3) << crash;
+  EXPECT_EQ(measured["host-reboot"]["kind"], "dropped") << measured["host-reboot"];
+}
+
 // Without root the lab enters a user namespace first; where the kernel refuses one, it
 // says so and exits 3.
 TEST_F(Lab, WithoutRootItRunsInAUserNamespace) {
@@ -171,9 +219,9 @@ TEST_F(Lab, WithoutRootItRunsInAUserNamespace) {
   ::close(fd);
   fs::copy_file(TCPKA_BINARY, path, fs::copy_options::overwrite_existing);
   ::chmod(path, 0755);
-  auto lab = SpawnedProcess::start({"/usr/bin/setpriv", "--reuid=65534", "--regid=65534",
-                                    "--clear-groups", path, "lab", "--only", "host-reboot",
-                                    "--only", "process-exit"});
+  auto lab =
+      SpawnedProcess::start({"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                             path, "lab", "--only", "host-reboot", "--only", "process-exit"});
   const std::optional<int> code = lab.wait_exit(kLabLimit);
   fs::remove(path);
   if (code == 3) {

@@ -26,6 +26,8 @@ std::string expected_kind(Expectation::Kind kind) {
       return "survives";
     case Expectation::breaks_silently:
       return "breaks_silently";
+    case Expectation::observe:
+      return "observe";
   }
   return "detected";
 }
@@ -34,6 +36,8 @@ std::string measured_kind(Measurement::Kind kind) {
   switch (kind) {
     case Measurement::ended:
       return "ended";
+    case Measurement::dropped:
+      return "dropped";
     case Measurement::still_open:
       return "still_open";
     case Measurement::survived:
@@ -86,6 +90,8 @@ std::string predicted_text(const Expectation& e, Millis cap) {
       return "survives";
     case Expectation::breaks_silently:
       return "breaks silently";
+    case Expectation::observe:
+      return "(your server)";
   }
   return "";
 }
@@ -94,6 +100,8 @@ std::string measured_text(const Measurement& m, Millis cap) {
   switch (m.kind) {
     case Measurement::ended:
       return format_seconds(m.after);
+    case Measurement::dropped:
+      return "dropped it after " + format_seconds(m.after);
     case Measurement::still_open:
       return fmt::format("not within {}", format_duration(cap));
     case Measurement::survived:
@@ -110,13 +118,22 @@ std::string render_table(std::span<const ScenarioResult> results, Millis cap) {
   TextTable table({"scenario", "detects", "predicted", "measured", "ratio", "errno/cause",
                    "on the wire", "verdict"});
   int failed = 0;
+  int observed = 0;
   for (const ScenarioResult& r : results) {
-    const bool ended = r.measured.kind == Measurement::ended;
-    table.add_row({r.spec.title(), who_detects(r.spec), predicted_text(r.expected, cap),
-                   measured_text(r.measured, cap), ratio(r),
-                   ended ? errno_and_cause(r.measured.error, r.measured.cause) : std::string(),
-                   on_the_wire(r.measured), r.pass ? "ok" : "OUTSIDE"});
+    const bool black_box = r.expected.kind == Expectation::observe;
+    // A black box's errno is its own; what shows from outside is its keepalive timer.
+    std::string why = r.measured.kind == Measurement::ended
+                          ? errno_and_cause(r.measured.error, r.measured.cause)
+                      : black_box ? r.measured.note
+                                  : std::string();
+    table.add_row({r.spec.title(), black_box ? "your server" : who_detects(r.spec),
+                   predicted_text(r.expected, cap), measured_text(r.measured, cap), ratio(r),
+                   std::move(why), on_the_wire(r.measured),
+                   !r.pass     ? "OUTSIDE"
+                   : black_box ? "seen"
+                               : "ok"});
     if (!r.pass) ++failed;
+    if (black_box) ++observed;
   }
   std::string text = table.render();
   for (const ScenarioResult& r : results) {
@@ -124,9 +141,14 @@ std::string render_table(std::span<const ScenarioResult> results, Millis cap) {
       text += fmt::format("{}: did not run: {}\n", r.spec.title(), r.measured.note);
     }
   }
-  text += failed == 0 ? fmt::format("all {} measurements as predicted\n", results.size())
-                      : fmt::format("{} of {} measurements outside the prediction\n", failed,
-                                    results.size());
+  if (observed > 0) {
+    text +=
+        fmt::format("{} scenario(s) run against your server, {} did not run\n", observed, failed);
+  } else if (failed == 0) {
+    text += fmt::format("all {} measurements as predicted\n", results.size());
+  } else {
+    text += fmt::format("{} of {} measurements outside the prediction\n", failed, results.size());
+  }
   return text;
 }
 
@@ -149,6 +171,7 @@ std::string render_json(std::span<const ScenarioResult> results, Millis cap) {
     nlohmann::json measured{{"kind", measured_kind(r.measured.kind)},
                             {"probes", r.measured.probes},
                             {"retransmissions", r.measured.retransmissions}};
+    if (r.measured.kind == Measurement::dropped) measured["after_ms"] = r.measured.after.count();
     if (r.measured.kind == Measurement::ended) {
       measured["after_ms"] = r.measured.after.count();
       measured["errno"] = r.measured.error ? errno_name(r.measured.error) : "EOF";

@@ -41,6 +41,9 @@ struct ScenarioSpec {
   Millis outage{0};            // partition: how long
   Millis nat_timeout{0};       // nat_forgets: the router's established timeout
   Millis idle_before_send{0};  // nat_forgets: silence before the detector sends again
+  // Black-box mode: the user's server command ({port} replaced), run in the server host
+  // instead of the lab's own listener. The server is the detector; its policy is its own.
+  std::string target;
 
   std::string title() const { return variant.empty() ? name : name + " (" + variant + ")"; }
 };
@@ -49,11 +52,12 @@ struct ScenarioSpec {
 // the fault does).
 struct Expectation {
   enum Kind {
-    detected,        // the detector's socket ends within [earliest, latest]
-    beyond_cap,      // it ends, but later than the lab waits
-    never,           // the kernel never reports it
-    survives,        // the connection outlives the fault and still carries data
-    breaks_silently  // data sent is lost and nothing reports it
+    detected,         // the detector's socket ends within [earliest, latest]
+    beyond_cap,       // it ends, but later than the lab waits
+    never,            // the kernel never reports it
+    survives,         // the connection outlives the fault and still carries data
+    breaks_silently,  // data sent is lost and nothing reports it
+    observe,          // black-box mode: no prediction, the user's server shows what it does
   };
   Kind kind = detected;
   Detection detection;  // for detected and beyond_cap
@@ -61,7 +65,14 @@ struct Expectation {
 };
 
 struct Measurement {
-  enum Kind { ended, still_open, survived, send_vanished, failed_to_run };
+  enum Kind {
+    ended,          // the detector's socket reported the end
+    dropped,        // black-box mode: the target's connection left ESTABLISHED/CLOSE_WAIT
+    still_open,     // nothing within the cap
+    survived,       // a byte sent after the fault arrived
+    send_vanished,  // it did not
+    failed_to_run,
+  };
   Kind kind = still_open;
   Millis after{0};        // ended: since the reference moment (the model's origin)
   std::error_code error;  // ended: empty for end of file

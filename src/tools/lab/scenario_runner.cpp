@@ -10,12 +10,15 @@
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <thread>
 
 #include "lab/peer_process.h"
+#include "lab/target_process.h"
 #include "net/connect.h"
 #include "net/listener.h"
 #include "net/packet_capture.h"
 #include "net/peer_window.h"
+#include "net/sock_diag.h"
 #include "tcpka/close_cause.h"
 #include "tcpka/socket_options.h"
 #include "tcpka/system_defaults.h"
@@ -35,6 +38,10 @@ constexpr Millis kSurvivalMargin{1'000};
 constexpr Millis kSlice{50};  // the watch loop's poll slice: Ctrl-C is seen this fast
 // A window this small fills within milliseconds.
 constexpr int kSmallReceiveBuffer = 4096;
+// Black-box mode: how long the user's server may take to listen, and to answer the
+// first byte (an echo) before the fault.
+constexpr Millis kTargetStartup{5'000};
+constexpr Millis kTargetSettle{200};
 
 // A moment on both clocks: steady for measuring, the wall clock for the capture.
 struct Moment {
@@ -109,6 +116,10 @@ class Run {
   Result<void> set_sysctls();
   Result<void> install_nat();
   Result<void> connect_peers();
+  Result<void> start_target();
+  Result<void> connect_to_target();
+  Result<std::optional<net::TcpSocketEntry>> target_connection();
+  Result<Measurement> watch_target();
   Result<void> connect_blackholed(ScenarioResult& result);
   Result<void> prepare_activity();
   Result<Expectation> expect();
@@ -132,6 +143,9 @@ class Run {
   net::UniqueFd detector_;  // the socket with the policy, which must notice
   net::UniqueFd peer_;      // the other end, when the lab holds it
   std::optional<PeerProcess> peer_process_;
+  std::optional<TargetProcess> target_;         // black-box mode
+  std::optional<net::CompactAddress> watched_;  // the target's peer: our client
+  bool saw_keepalive_timer_ = false;
   std::optional<TcpState> before_failure_;  // the detector's connection, just before
 
   Moment connect_start_;
@@ -232,6 +246,7 @@ Result<void> Run::install_nat() {
 // --- the connection -------------------------------------------------------------------
 
 Result<void> Run::connect_peers() {
+  if (!spec_.target.empty()) return connect_to_target();
   const net::SocketAddress server_address =
       Topology::address(Host::server, spec_.family, kServerPort);
   const bool server_detects = spec_.detector == Host::server;
@@ -350,8 +365,105 @@ Result<void> Run::connect_blackholed(ScenarioResult& result) {
   return errno_error(EINTR, "interrupted");
 }
 
+// --- black-box mode ------------------------------------------------------------------
+
+Result<void> Run::start_target() {
+  auto target = TargetProcess::start(topology_->server(), expand_target(spec_.target, kServerPort));
+  if (!target) return target.error();
+  target_.emplace(std::move(*target));
+  // Ready once something listens on the port.
+  const Clock::time_point deadline = Clock::now() + kTargetStartup;
+  while (Clock::now() < deadline) {
+    if (!target_->running()) return errno_error(ECHILD, "the target exited before it listened");
+    auto sockets = net::list_tcp_sockets(topology_->server());
+    if (!sockets) return sockets.error();
+    for (const net::TcpSocketEntry& entry : *sockets) {
+      if (entry.state == TcpConnectionState::listen && entry.local.port == kServerPort) return {};
+    }
+    std::this_thread::sleep_for(kSlice);
+  }
+  return errno_error(ETIMEDOUT, fmt::format("the target did not listen on port {} within {}",
+                                            kServerPort, format_duration(kTargetStartup)));
+}
+
+// The target's side of our connection, if it still has one.
+Result<std::optional<net::TcpSocketEntry>> Run::target_connection() {
+  auto sockets = net::list_tcp_sockets(topology_->server());
+  if (!sockets) return sockets.error();
+  for (const net::TcpSocketEntry& entry : *sockets) {
+    if (entry.local.port != kServerPort || entry.state == TcpConnectionState::listen) continue;
+    if (watched_ ? entry.remote == *watched_ : entry.state == TcpConnectionState::established) {
+      return std::optional(entry);
+    }
+  }
+  return std::optional<net::TcpSocketEntry>();
+}
+
+Result<void> Run::connect_to_target() {
+  if (auto started = start_target(); !started) return started;
+  const net::SocketAddress server_address =
+      Topology::address(Host::server, spec_.family, kServerPort);
+  connect_start_ = Moment::now();
+  if (spec_.fault == Fault::kill_process || spec_.fault == Fault::stop_process) {
+    auto process = PeerProcess::start(topology_->client(), server_address);
+    if (!process) return process.error();
+    peer_process_.emplace(std::move(*process));
+  } else {
+    auto client = net::inside(topology_->client(),
+                              [&] { return net::connect_tcp(server_address, kSetupTimeout); });
+    if (!client) return client.error();
+    peer_ = std::move(*client);
+    if (auto sent = send_bytes(peer_.get(), 1); !sent) return sent;
+  }
+  last_segment_ = Moment::now();
+  // Let an echo come back and be acknowledged: the target is idle when the fault comes.
+  std::this_thread::sleep_for(kTargetSettle);
+  if (peer_) {
+    char echo[64];
+    while (::recv(peer_.get(), echo, sizeof(echo), MSG_DONTWAIT) > 0) {
+    }
+  }
+  auto found = target_connection();
+  if (!found) return found.error();
+  if (!*found) return errno_error(ENOTCONN, "the target did not accept the connection");
+  watched_ = (*found)->remote;
+  return {};
+}
+
+// Until the target's connection leaves ESTABLISHED and CLOSE_WAIT (the program closed
+// it, or its kernel ended it), or the cap.
+Result<Measurement> Run::watch_target() {
+  const Clock::time_point deadline = reference_.steady + limits_.cap;
+  while (!stopped()) {
+    drain_capture();
+    if (!target_->running()) return errno_error(ECHILD, "the target exited");
+    auto found = target_connection();
+    if (!found) return found.error();
+    const auto after = std::chrono::duration_cast<Millis>(Clock::now() - reference_.steady);
+    Measurement m;
+    if (*found && (*found)->timer == net::TcpSocketEntry::Timer::keepalive) {
+      saw_keepalive_timer_ = true;
+    }
+    m.note = saw_keepalive_timer_ ? "keepalive armed" : "no keepalive timer seen";
+    const bool holding = *found && ((*found)->state == TcpConnectionState::established ||
+                                    (*found)->state == TcpConnectionState::close_wait);
+    if (!holding) {
+      m.kind = Measurement::dropped;
+      m.after = after;
+      return m;
+    }
+    if (Clock::now() >= deadline) {
+      m.kind = Measurement::still_open;
+      return m;
+    }
+    std::this_thread::sleep_for(kSlice);
+  }
+  return errno_error(EINTR, "interrupted");
+}
+
 // What the detector is doing when the peer fails.
 Result<void> Run::prepare_activity() {
+  if (!spec_.target.empty()) return {};  // a black box: no socket of ours to look at
   if (spec_.activity == Activity::window_closed) {
     auto shut = net::fill_peer_window(detector_.get(), kSetupTimeout);
     if (!shut) return shut.error();
@@ -380,6 +492,11 @@ Result<Expectation> Run::expect() {
     path.rto = std::chrono::duration_cast<Millis>(*before_failure_->rto);
   }
   Expectation e;
+  if (!spec_.target.empty()) {
+    e.kind = Expectation::observe;
+    e.why = "a black box: the lab watches what the program does";
+    return e;
+  }
   if (spec_.fault == Fault::nat_forgets) {
     const bool probes_in_time = resolved->keepalive && resolved->idle < spec_.nat_timeout;
     e.kind = probes_in_time ? Expectation::survives : Expectation::breaks_silently;
@@ -470,6 +587,12 @@ const Moment& Run::origin_moment(Origin origin) const {
 // --- watching ---------------------------------------------------------------------------
 
 Result<Measurement> Run::watch(const Expectation& expected) {
+  if (expected.kind == Expectation::observe) {
+    reference_ = spec_.fault == Fault::kill_process || spec_.fault == Fault::stop_process
+                     ? failure_
+                     : last_segment_;
+    return watch_target();
+  }
   reference_ =
       expected.kind == Expectation::survives || expected.kind == Expectation::breaks_silently
           ? last_segment_
@@ -561,10 +684,15 @@ void Run::drain_capture() {
 
 // Probes and retransmissions from the detector between the reference moment and the end.
 void Run::count_probes(ScenarioResult& result) const {
-  if (!detector_) return;
-  auto local = net::local_address(detector_.get());
-  if (!local) return;
-  const net::CompactAddress self = net::compact(*local);
+  net::CompactAddress self;
+  if (!spec_.target.empty()) {
+    self = net::compact(Topology::address(Host::server, spec_.family, kServerPort));
+  } else if (auto local = detector_ ? net::local_address(detector_.get())
+                                    : Result<net::SocketAddress>(errno_error(EBADF, ""))) {
+    self = net::compact(*local);
+  } else {
+    return;
+  }
   for (const TracedPacket& t : result.packets) {
     if (!(t.packet.source == self) || t.packet.time_us < result.reference_time_us) continue;
     if (t.role == PacketRole::probe) ++result.measured.probes;
@@ -591,6 +719,8 @@ bool conforms(const Expectation& expected, const Measurement& measured) {
       return measured.kind == Measurement::survived;
     case Expectation::breaks_silently:
       return measured.kind == Measurement::send_vanished;
+    case Expectation::observe:
+      return measured.kind != Measurement::failed_to_run;
   }
   return false;
 }
