@@ -162,6 +162,22 @@ TEST_F(Lab, KilledMidRunItLeavesNoNamespaceLinkOrProcess) {
   EXPECT_EQ(host_links(), links_before) << "the lab left a link in the host's namespace";
 }
 
+TEST_F(Lab, CtrlCStopsItCleanly) {
+  auto lab = SpawnedProcess::start({TCPKA_BINARY, "lab", "--only", "peer-hung"});
+  std::vector<pid_t> peers;
+  for (int i = 0; i < 50 && peers.empty(); ++i) {
+    std::this_thread::sleep_for(100ms);
+    peers = children_of(lab.pid());
+  }
+  ASSERT_FALSE(peers.empty()) << lab.error_output();
+  lab.signal(SIGINT);
+  EXPECT_EQ(lab.wait_exit(3s), 1) << "an interrupted check is not a pass";
+  EXPECT_NE(lab.error_output().find("interrupted"), std::string::npos) << lab.error_output();
+  EXPECT_NE(joined(lab.lines()).find("interrupted"), std::string::npos) << joined(lab.lines());
+  for (pid_t peer : peers)
+    EXPECT_FALSE(alive(peer)) << "peer process " << peer << " outlived the lab";
+}
+
 // Black-box mode against a small Python echo server: without keepalive it keeps a dead
 // client for ever; with keepalive 2/1/3 it drops it when the kernel's probes go unanswered.
 std::map<std::string, nlohmann::json> black_box_run(const std::string& server_arguments,

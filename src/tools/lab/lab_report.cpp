@@ -44,6 +44,8 @@ std::string measured_kind(Measurement::Kind kind) {
       return "survived";
     case Measurement::send_vanished:
       return "send_vanished";
+    case Measurement::interrupted:
+      return "interrupted";
     case Measurement::failed_to_run:
       return "failed_to_run";
   }
@@ -108,6 +110,8 @@ std::string measured_text(const Measurement& m, Millis cap) {
       return "survived";
     case Measurement::send_vanished:
       return "send vanished";
+    case Measurement::interrupted:
+      return "interrupted";
     case Measurement::failed_to_run:
       return "did not run";
   }

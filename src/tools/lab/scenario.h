@@ -71,6 +71,7 @@ struct Measurement {
     still_open,     // nothing within the cap
     survived,       // a byte sent after the fault arrived
     send_vanished,  // it did not
+    interrupted,    // the user stopped the lab first
     failed_to_run,
   };
   Kind kind = still_open;

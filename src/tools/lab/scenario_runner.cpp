@@ -185,7 +185,7 @@ ScenarioResult Run::go() {
     }
   }
   if (!ran) {
-    result.measured.kind = Measurement::failed_to_run;
+    result.measured.kind = stopped() ? Measurement::interrupted : Measurement::failed_to_run;
     result.measured.note = ran.error().message;
   }
   drain_capture();
