@@ -1,7 +1,7 @@
 #include "net/route_netlink.h"
 
+#include <linux/if.h>  // IFF_UP, IF_OPER_UP (not <net/if.h>: the two clash)
 #include <linux/if_addr.h>
-#include <net/if.h>
 #include <netlink/addr.h>
 #include <netlink/errno.h>
 #include <netlink/netlink.h>
@@ -9,6 +9,9 @@
 #include <netlink/route/link.h>
 #include <netlink/route/link/veth.h>
 #include <netlink/route/route.h>
+
+#include <chrono>
+#include <thread>
 
 namespace tcpka::net {
 namespace {
@@ -122,6 +125,22 @@ Result<void> RouteNetlink::set_up(const std::string& name) {
     return netlink_error(code, "set " + name + " up");
   }
   return {};
+}
+
+Result<void> RouteNetlink::wait_until_running(const std::string& name, Millis timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    rtnl_link* found = nullptr;
+    if (const int code = rtnl_link_get_kernel(socket_.get(), 0, name.c_str(), &found); code < 0) {
+      return netlink_error(code, "link " + name);
+    }
+    const Link link(found);
+    if (rtnl_link_get_operstate(found) == IF_OPER_UP) return {};
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return errno_error(ETIMEDOUT, "link " + name + " did not come up");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
 }
 
 Result<void> RouteNetlink::add_address(const std::string& link, const std::string& cidr) {

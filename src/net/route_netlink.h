@@ -6,6 +6,7 @@
 #include <string>
 
 #include "net/net_namespace.h"
+#include "tcpka/duration.h"
 #include "tcpka/result.h"
 
 struct nl_sock;
@@ -26,6 +27,9 @@ class RouteNetlink {
   // only later, when the kernel gets round to dismantling it).
   Result<void> delete_link(const std::string& link);
   Result<void> set_up(const std::string& link);
+  // Waits until `link` is operationally up. Until the kernel has processed a new veth's
+  // carrier (asynchronously, in its link-watch work), the link drops what is sent on it.
+  Result<void> wait_until_running(const std::string& link, Millis timeout);
   // "198.18.0.1/24" or "2001:2:0:1::1/64"; IPv6 addresses skip duplicate address
   // detection, so that they work at once.
   Result<void> add_address(const std::string& link, const std::string& cidr);

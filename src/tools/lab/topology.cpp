@@ -31,6 +31,7 @@ constexpr const char* kHostLink = "eth0";
 // (linkwatch_urgent_event()); IPv6 ignores the link until then. The hosts' ends get an
 // index the router's never has.
 constexpr int kHostLinkIndex = 100;
+constexpr Millis kLinkUpTimeout{2'000};
 
 // Runs each step in turn until one fails; returns that failure.
 template <class... Steps>
@@ -79,7 +80,8 @@ Result<void> bring_up_host(const net::NetNamespace& ns, Host host) {
       },
       [&] {
         return nl.add_route(fmt::format("{}/64", far.v6_prefix), fmt::format("{}1", own.v6_prefix));
-      });
+      },
+      [&] { return nl.wait_until_running(kHostLink, kLinkUpTimeout); });
 }
 
 }  // namespace
@@ -155,7 +157,8 @@ Result<void> Topology::link_router(Host host) {
   return in_order([&] { return find_neighbours_fast(router_, link); },
                   [&] { return nl.add_address(link, fmt::format("{}1/24", own.v4_prefix)); },
                   [&] { return nl.add_address(link, fmt::format("{}1/64", own.v6_prefix)); },
-                  [&] { return nl.set_up(link); }, [&] { return bring_up_host(of(host), host); });
+                  [&] { return nl.set_up(link); }, [&] { return bring_up_host(of(host), host); },
+                  [&] { return nl.wait_until_running(link, kLinkUpTimeout); });
 }
 
 Result<void> Topology::reboot(Host host) {
