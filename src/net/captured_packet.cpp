@@ -8,6 +8,7 @@ namespace tcpka::net {
 namespace {
 
 constexpr std::size_t kEthernetHeader = 14;
+constexpr std::size_t kIpv6Header = 40;
 constexpr std::uint16_t kEtherIpv4 = 0x0800;
 constexpr std::uint16_t kEtherIpv6 = 0x86dd;
 constexpr std::uint8_t kIcmpUnreachable = 3;
@@ -61,13 +62,13 @@ std::optional<IpPacket> parse_ip(std::span<const std::uint8_t> b) {
                     sent - header,  false};
   }
   if (version == 6) {
-    constexpr std::size_t header = 40;
-    if (b.size() < header) return std::nullopt;
+    if (b.size() < kIpv6Header) return std::nullopt;
     const std::size_t sent = u16(b, 4);
-    const std::size_t total = std::min<std::size_t>(header + sent, b.size());
+    const std::size_t total = std::min<std::size_t>(kIpv6Header + sent, b.size());
     // Extension headers do not occur in the lab's traffic; such packets are skipped.
-    return IpPacket{ipv6(b, 8, 0), ipv6(b, 24, 0), b[6], b.subspan(header, total - header), sent,
-                    true};
+    return IpPacket{ipv6(b, 8, 0), ipv6(b, 24, 0),
+                    b[6],          b.subspan(kIpv6Header, total - kIpv6Header),
+                    sent,          true};
   }
   return std::nullopt;
 }
