@@ -1,0 +1,115 @@
+// The inside of run_scenario(): one scenario's run, split over files by phase
+// (scenario_runner.cpp: the whole and the network; scenario_connect.cpp: the
+// connection; scenario_watch.cpp: the fault and the watching; scenario_black_box.cpp:
+// the user's own server). Not for use outside the lab.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lab/peer_process.h"
+#include "lab/scenario_runner.h"
+#include "lab/target_process.h"
+#include "net/packet_capture.h"
+#include "net/sock_diag.h"
+#include "net/unique_fd.h"
+#include "tcpka/tcp_state.h"
+
+namespace tcpka::tools::lab::detail {
+
+using Clock = std::chrono::steady_clock;
+
+inline constexpr std::uint16_t kServerPort = 7001;
+inline constexpr Millis kSetupTimeout{3'000};
+// How long a survival check waits for its byte to cross.
+inline constexpr Millis kCrossingWait{2'000};
+// Beyond the model's bound, how long a connection that should survive is watched.
+inline constexpr Millis kSurvivalMargin{1'000};
+inline constexpr Millis kSlice{50};  // the watch loop's poll slice: Ctrl-C is seen this fast
+// A window this small fills within milliseconds.
+inline constexpr int kSmallReceiveBuffer = 4096;
+// Black-box mode: how long the user's server may take to listen, and to answer the
+// first byte (an echo) before the fault.
+inline constexpr Millis kTargetStartup{5'000};
+inline constexpr Millis kTargetSettle{200};
+
+// A moment on both clocks: steady for measuring, the wall clock for the capture.
+struct Moment {
+  Clock::time_point steady;
+  std::int64_t wall_us = 0;
+
+  static Moment now() {
+    const auto wall = std::chrono::system_clock::now().time_since_epoch();
+    return {Clock::now(), std::chrono::duration_cast<std::chrono::microseconds>(wall).count()};
+  }
+};
+
+Host peer_of(Host detector);
+Error failure(const std::string& what);  // from errno
+// Waits up to `timeout` for `fd` to be readable.
+bool readable_within(int fd, Millis timeout);
+Result<net::UniqueFd> accept_within(int listener, Millis timeout);
+Result<void> read_one_byte(int fd, Millis timeout);
+Result<void> send_bytes(int fd, std::size_t size);
+// Closes a socket without a FIN or RST, as a host that loses power does (TCP_REPAIR
+// needs CAP_NET_ADMIN, which the lab has in its namespaces).
+Result<void> vanish(net::UniqueFd& fd);
+
+class Run {
+ public:
+  Run(const ScenarioSpec& spec, const RunLimits& limits, ScenarioStatus& status)
+      : spec_(spec), limits_(limits), status_(status) {}
+
+  ScenarioResult go();
+
+ private:
+  bool stopped() const { return limits_.stop != nullptr && limits_.stop->load(); }
+
+  Result<void> build();
+  Result<void> set_sysctls();
+  Result<void> install_nat();
+  Result<void> connect_peers();
+  Result<void> start_target();
+  Result<void> connect_to_target();
+  Result<std::optional<net::TcpSocketEntry>> target_connection();
+  Result<Measurement> watch_target();
+  Result<void> connect_blackholed(ScenarioResult& result);
+  Result<void> prepare_activity();
+  Result<Expectation> expect();
+  Result<void> break_peer();
+  Result<void> heal();
+  Result<Measurement> watch(const Expectation& expected);
+  Measurement ended(Millis after, std::error_code error, bool end_of_file);
+  Result<Measurement> check_survival();
+  void drain_capture();
+  const Moment& origin_moment(Origin origin) const;
+  void count_probes(ScenarioResult& result) const;
+
+  const ScenarioSpec& spec_;
+  const RunLimits& limits_;
+  ScenarioStatus& status_;
+
+  std::unique_ptr<Topology> topology_;
+  std::optional<net::PacketCapture> capture_;
+  std::vector<net::CapturedPacket> packets_;
+  net::UniqueFd listener_;
+  net::UniqueFd detector_;  // the socket with the policy, which must notice
+  net::UniqueFd peer_;      // the other end, when the lab holds it
+  std::optional<PeerProcess> peer_process_;
+  std::optional<TargetProcess> target_;         // black-box mode
+  std::optional<net::CompactAddress> watched_;  // the target's peer: our client
+  bool saw_keepalive_timer_ = false;
+  std::optional<TcpState> before_failure_;  // the detector's connection, just before
+
+  Moment connect_start_;
+  Moment last_segment_;
+  Moment window_shut_;
+  Moment failure_;
+  Moment first_send_;
+  Moment reference_;  // the model's origin, once known
+};
+
+}  // namespace tcpka::tools::lab::detail

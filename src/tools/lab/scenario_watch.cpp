@@ -1,0 +1,193 @@
+// Breaking the peer, and watching the detector until it notices or the cap.
+#include <fmt/core.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+
+#include "lab/scenario_run.h"
+#include "net/listener.h"
+#include "tcpka/close_cause.h"
+#include "tcpka/socket_options.h"
+
+namespace tcpka::tools::lab::detail {
+
+Result<void> Run::break_peer() {
+  const Host peer = peer_of(spec_.detector);
+  const std::string link = Topology::router_link(peer);
+  net::Firewall& firewall = topology_->firewall();
+  failure_ = Moment::now();
+  Result<void> broken;
+  switch (spec_.fault) {
+    case Fault::kill_process:
+      broken = peer_process_->signal(SIGKILL);
+      break;
+    case Fault::stop_process:
+      broken = peer_process_->signal(SIGSTOP);
+      break;
+    case Fault::blackhole:
+    case Fault::partition:
+      broken = firewall.run(fmt::format(
+          "add rule {0} fault iifname \"{1}\" drop\nadd rule {0} fault oifname \"{1}\" drop\n",
+          kRouterTable, link));
+      break;
+    case Fault::unreachable:
+      broken = firewall.run(fmt::format(
+          "add rule {0} fault iifname \"{1}\" drop\n"
+          "add rule {0} fault oifname \"{1}\" reject with icmpx type host-unreachable\n",
+          kRouterTable, link));
+      break;
+    case Fault::reboot:
+      // The peer's sockets vanish without a word; a rebooted server has no listener.
+      broken = vanish(peer_);
+      if (broken && peer == Host::server) listener_.reset();
+      if (broken) broken = topology_->reboot(peer);
+      break;
+    case Fault::nat_forgets:
+    case Fault::no_listener:
+      break;  // the fault is the router's own behaviour
+  }
+  if (!broken) return broken;
+  if (spec_.activity == Activity::sending) {
+    first_send_ = Moment::now();
+    return send_bytes(detector_.get(), 100);
+  }
+  return {};
+}
+
+Result<void> Run::heal() {
+  return topology_->firewall().run(fmt::format("flush chain {} fault\n", kRouterTable));
+}
+
+const Moment& Run::origin_moment(Origin origin) const {
+  switch (origin) {
+    case Origin::last_segment:
+      return last_segment_;
+    case Origin::first_send:
+      return first_send_;
+    case Origin::window_shut:
+      return window_shut_;
+    case Origin::connect:
+      return connect_start_;
+    case Origin::failure:
+      return failure_;
+  }
+  return failure_;
+}
+
+// --- watching ---------------------------------------------------------------------------
+
+Result<Measurement> Run::watch(const Expectation& expected) {
+  if (expected.kind == Expectation::observe) {
+    reference_ = spec_.fault == Fault::kill_process || spec_.fault == Fault::stop_process
+                     ? failure_
+                     : last_segment_;
+    return watch_target();
+  }
+  reference_ =
+      expected.kind == Expectation::survives || expected.kind == Expectation::breaks_silently
+          ? last_segment_
+          : origin_moment(expected.detection.origin);
+  // Survival is checked once the connection would have died; the NAT case once the
+  // router has forgotten the flow.
+  std::optional<Clock::time_point> survival_check;
+  if (spec_.fault == Fault::nat_forgets) {
+    survival_check = last_segment_.steady + spec_.idle_before_send;
+  } else if (expected.kind == Expectation::survives) {
+    survival_check = reference_.steady + expected.detection.latest + kSurvivalMargin;
+  }
+  std::optional<Clock::time_point> heal_at;
+  if (spec_.fault == Fault::partition) heal_at = failure_.steady + spec_.outage;
+  const Clock::time_point deadline = reference_.steady + limits_.cap;
+
+  while (!stopped()) {
+    drain_capture();
+    const Clock::time_point now = Clock::now();
+    if (heal_at && now >= *heal_at) {
+      if (auto healed = heal(); !healed) return healed.error();
+      heal_at.reset();
+    }
+    if (survival_check && now >= *survival_check) return check_survival();
+    if (now >= deadline) {
+      Measurement m;
+      m.kind = Measurement::still_open;
+      return m;
+    }
+    pollfd ready{detector_.get(), POLLIN, 0};
+    if (::poll(&ready, 1, static_cast<int>(kSlice.count())) != 1) continue;
+    char byte = 0;
+    const ssize_t n = ::recv(detector_.get(), &byte, 1, MSG_DONTWAIT);
+    const int error = errno;
+    const auto after = std::chrono::duration_cast<Millis>(Clock::now() - reference_.steady);
+    if (n == 0) return ended(after, {}, true);
+    if (n < 0 && error != EAGAIN && error != EINTR) return ended(after, errno_code(error), false);
+  }
+  return errno_error(EINTR, "interrupted");
+}
+
+Measurement Run::ended(Millis after, std::error_code error, bool end_of_file) {
+  Measurement m;
+  m.kind = Measurement::ended;
+  m.after = after;
+  m.error = error;
+  CloseEvidence evidence;
+  evidence.end_of_file = end_of_file;
+  evidence.error = error;
+  const auto armed = read_policy(detector_.get());
+  evidence.keepalive_armed = armed && armed->keepalive;
+  evidence.user_timeout_armed = armed && armed->user_timeout.count() > 0;
+  if (auto state = read_tcp_state(detector_.get())) evidence.last_state = *state;
+  m.cause = classify_close(evidence);
+  return m;
+}
+
+// The detector sends a byte; the connection survived if the peer receives it.
+Result<Measurement> Run::check_survival() {
+  Measurement m;
+  if (!peer_) return errno_error(EINVAL, "a survival check needs the peer's socket");
+  if (auto sent = send_bytes(detector_.get(), 1); !sent) {
+    return ended(std::chrono::duration_cast<Millis>(Clock::now() - reference_.steady),
+                 errno_code(errno), false);
+  }
+  if (read_one_byte(peer_.get(), kCrossingWait)) {
+    m.kind = Measurement::survived;
+    m.note = "a byte sent afterwards arrived";
+  } else {
+    m.kind = Measurement::send_vanished;
+    m.note = fmt::format("a byte sent afterwards did not arrive within {}",
+                         format_duration(kCrossingWait));
+  }
+  drain_capture();
+  return m;
+}
+
+void Run::drain_capture() {
+  if (!capture_) return;
+  const std::size_t before = packets_.size();
+  capture_->take(packets_);
+  if (packets_.size() == before) return;
+  int probes = 0;
+  for (const TracedPacket& t : trace(packets_)) {
+    if (t.role == PacketRole::probe) ++probes;
+  }
+  status_.probes = probes;
+}
+
+// Probes and retransmissions from the detector between the reference moment and the end.
+void Run::count_probes(ScenarioResult& result) const {
+  net::CompactAddress self;
+  if (!spec_.target.empty()) {
+    self = net::compact(Topology::address(Host::server, spec_.family, kServerPort));
+  } else if (auto local = detector_ ? net::local_address(detector_.get())
+                                    : Result<net::SocketAddress>(errno_error(EBADF, ""))) {
+    self = net::compact(*local);
+  } else {
+    return;
+  }
+  for (const TracedPacket& t : result.packets) {
+    if (!(t.packet.source == self) || t.packet.time_us < result.reference_time_us) continue;
+    if (t.role == PacketRole::probe) ++result.measured.probes;
+    if (t.role == PacketRole::retransmission) ++result.measured.retransmissions;
+  }
+}
+
+}  // namespace tcpka::tools::lab::detail
