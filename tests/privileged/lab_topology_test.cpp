@@ -1,6 +1,8 @@
 // The lab's network on the real kernel: three namespaces, veth pairs, a forwarding
 // router with nftables, packet capture, and a host that reboots.
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -58,54 +60,66 @@ class LabTopology : public ::testing::TestWithParam<int> {
   void SetUp() override {
     if (!testing::can_create_network_namespaces()) GTEST_SKIP() << "needs root";
   }
+
+  // A topology with a connection from the client host to the server host.
+  void connect_through() {
+    auto created = Topology::create();
+    ASSERT_TRUE(created.ok()) << created.error().message;
+    topology = std::move(*created);
+    auto listening = listen_in(topology->server(), GetParam());
+    ASSERT_TRUE(listening.ok()) << listening.error().message;
+    listener = std::move(*listening);
+    auto connected = connect_from(topology->client(), GetParam());
+    ASSERT_TRUE(connected.ok()) << connected.error().message;
+    client = std::move(*connected);
+    server = accept_one(listener.get());
+    ASSERT_TRUE(server);
+  }
+
+  std::unique_ptr<Topology> topology;
+  net::UniqueFd listener;
+  net::UniqueFd client;
+  net::UniqueFd server;
 };
 
 TEST_P(LabTopology, TheHostsReachEachOtherThroughTheRouterAndNothingElse) {
   const auto links_before = host_links();
-  {
-    auto topology = Topology::create();
-    ASSERT_TRUE(topology.ok()) << topology.error().message;
-    auto listener = listen_in((*topology)->server(), GetParam());
-    ASSERT_TRUE(listener.ok()) << listener.error().message;
-    auto client = connect_from((*topology)->client(), GetParam());
-    ASSERT_TRUE(client.ok()) << client.error().message;
-    net::UniqueFd server = accept_one(listener->get());
-    ASSERT_TRUE(server);
-    ASSERT_EQ(::send(client->get(), "x", 1, MSG_NOSIGNAL), 1);
-    char byte = 0;
-    ASSERT_EQ(::recv(server.get(), &byte, 1, 0), 1);
-    EXPECT_EQ(byte, 'x');
-    EXPECT_EQ(host_links(), links_before) << "the lab made links outside its namespaces";
-  }
+  ASSERT_NO_FATAL_FAILURE(connect_through());
+  ASSERT_EQ(::send(client.get(), "x", 1, MSG_NOSIGNAL), 1);
+  char byte = 0;
+  ASSERT_EQ(::recv(server.get(), &byte, 1, 0), 1);
+  EXPECT_EQ(byte, 'x');
+  EXPECT_EQ(host_links(), links_before) << "the lab made links outside its namespaces";
+  topology.reset();
+  client.reset();
+  server.reset();
+  listener.reset();
   EXPECT_EQ(host_links(), links_before);
 }
 
 TEST_P(LabTopology, TheRoutersFaultChainCutsAHostOff) {
-  auto topology = Topology::create();
-  ASSERT_TRUE(topology.ok()) << topology.error().message;
-  auto listener = listen_in((*topology)->server(), GetParam());
-  ASSERT_TRUE(listener.ok()) << listener.error().message;
-  ASSERT_TRUE((*topology)
-                  ->firewall()
-                  .run("add rule inet tcpka_lab fault iifname \"to-client\" drop\n")
-                  .ok());
-  auto refused = connect_from((*topology)->client(), GetParam(), 300ms);
+  ASSERT_NO_FATAL_FAILURE(connect_through());
+  ASSERT_TRUE(
+      topology->firewall().run("add rule inet tcpka_lab fault iifname \"to-client\" drop\n").ok());
+  auto refused = connect_from(topology->client(), GetParam(), 300ms);
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.error().code, std::errc::timed_out) << refused.error().message;
-  ASSERT_TRUE((*topology)->firewall().run("flush chain inet tcpka_lab fault\n").ok());
-  auto healed = connect_from((*topology)->client(), GetParam());
+  ASSERT_TRUE(topology->firewall().run("flush chain inet tcpka_lab fault\n").ok());
+  auto healed = connect_from(topology->client(), GetParam());
   EXPECT_TRUE(healed.ok()) << healed.error().message;
 }
 
 TEST_P(LabTopology, TheServersLinkIsCapturedLikeTcpdump) {
-  auto topology = Topology::create();
-  ASSERT_TRUE(topology.ok()) << topology.error().message;
-  auto capture = net::PacketCapture::open((*topology)->server(), "eth0");
+  auto created = Topology::create();
+  ASSERT_TRUE(created.ok()) << created.error().message;
+  topology = std::move(*created);
+  // Capturing from before the handshake.
+  auto capture = net::PacketCapture::open(topology->server(), "eth0");
   ASSERT_TRUE(capture.ok()) << capture.error().message;
-  auto listener = listen_in((*topology)->server(), GetParam());
-  ASSERT_TRUE(listener.ok()) << listener.error().message;
-  auto client = connect_from((*topology)->client(), GetParam());
-  ASSERT_TRUE(client.ok()) << client.error().message;
+  auto listening = listen_in(topology->server(), GetParam());
+  ASSERT_TRUE(listening.ok()) << listening.error().message;
+  auto connected = connect_from(topology->client(), GetParam());
+  ASSERT_TRUE(connected.ok()) << connected.error().message;
   std::vector<net::CapturedPacket> packets;
   for (int i = 0; i < 20 && packets.size() < 3; ++i) {
     pollfd ready{capture->fd(), POLLIN, 0};
@@ -122,17 +136,20 @@ TEST_P(LabTopology, TheServersLinkIsCapturedLikeTcpdump) {
 }
 
 TEST_P(LabTopology, ARebootedHostAnswersOldConnectionsWithReset) {
-  auto topology = Topology::create();
-  ASSERT_TRUE(topology.ok()) << topology.error().message;
-  auto listener = listen_in((*topology)->server(), GetParam());
-  ASSERT_TRUE(listener.ok()) << listener.error().message;
-  auto client = connect_from((*topology)->client(), GetParam());
-  ASSERT_TRUE(client.ok()) << client.error().message;
-  net::UniqueFd server = accept_one(listener->get());
-  ASSERT_TRUE(server);
-  client->reset();  // its FIN is answered before the reboot; what matters is the new host
-  ASSERT_TRUE((*topology)->reboot(Host::client).ok());
-  auto again = connect_from((*topology)->client(), GetParam());
+  ASSERT_NO_FATAL_FAILURE(connect_through());
+  // The client's socket vanishes without a FIN (TCP_REPAIR), as with a power cut.
+  const int on = 1;
+  ASSERT_EQ(::setsockopt(client.get(), IPPROTO_TCP, TCP_REPAIR, &on, sizeof(on)), 0);
+  client.reset();
+  ASSERT_TRUE(topology->reboot(Host::client).ok());
+  // The new host knows nothing of the connection: it answers the server's data with RST.
+  ASSERT_EQ(::send(server.get(), "x", 1, MSG_NOSIGNAL), 1);
+  pollfd ready{server.get(), POLLIN, 0};
+  ASSERT_EQ(::poll(&ready, 1, 3'000), 1) << "no answer from the rebooted host";
+  char byte = 0;
+  EXPECT_EQ(::recv(server.get(), &byte, 1, 0), -1);
+  EXPECT_EQ(errno, ECONNRESET);
+  auto again = connect_from(topology->client(), GetParam());
   EXPECT_TRUE(again.ok()) << "the rebooted host has its address back: " << again.error().message;
 }
 
