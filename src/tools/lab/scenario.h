@@ -21,7 +21,7 @@ enum class Fault {
   blackhole,     // the router drops everything to and from the peer's host
   reboot,        // the peer's host comes back with the same address and no connections
   unreachable,   // the router answers for the peer's host with ICMP host unreachable
-  partition,     // a blackhole for `outage`, then healed
+  partition,     // a blackhole for a while (see Outage), then healed
   nat_forgets,   // the router's connection tracking forgets idle flows
   no_listener,   // connect(): the peer's host is silent from the start (SYN dropped)
 };
@@ -38,7 +38,12 @@ struct ScenarioSpec {
   Policy policy;                    // the detector's
   std::optional<int> tcp_retries2;  // set in the detector's namespace
   std::optional<int> tcp_syn_retries;
-  Millis outage{0};            // partition: how long
+  // partition: how long the path stays cut, relative to the policy's probes.
+  enum class Outage {
+    short_of_last_probe,  // heals between the first and the last keepalive probe
+    past_the_bound,       // heals seconds after the connection should have died
+  };
+  Outage outage = Outage::short_of_last_probe;
   Millis nat_timeout{0};       // nat_forgets: the router's established timeout
   Millis idle_before_send{0};  // nat_forgets: silence before the detector sends again
   // Black-box mode: the user's server command ({port} replaced), run in the server host

@@ -8,11 +8,15 @@ Policy without_user_timeout(Policy policy) {
   return policy;
 }
 
-// The policy's own user timeout if it has one, else idle + interval * count.
+// For a policy with keepalive off, the UT variants' user timeout.
+constexpr Millis kUserTimeoutWithoutKeepalive{5'000};
+
+// The policy's own user timeout if it has one, else idle + interval * count (or, with
+// keepalive off, which has no such sum, a fixed one).
 Policy with_user_timeout(Policy policy) {
-  if (policy.user_timeout.mode != UserTimeout::Mode::fixed) {
-    policy.user_timeout = UserTimeout::automatic();
-  }
+  if (policy.user_timeout.mode == UserTimeout::Mode::fixed) return policy;
+  policy.user_timeout = policy.keepalive == false ? UserTimeout::fixed(kUserTimeoutWithoutKeepalive)
+                                                  : UserTimeout::automatic();
   return policy;
 }
 
@@ -94,14 +98,13 @@ std::vector<ScenarioSpec> default_matrix(const Policy& policy) {
       "the router answers for the client's host with ICMP host unreachable, data in flight";
 
   m.add("partition-heals",
-        "the path is cut for less than the keepalive bound, then heals: the connection "
-        "must survive",
+        "the path is cut, then heals before keepalive's last probe: the connection must "
+        "survive",
         F::partition, P::host_silent, A::idle)
-      .outage = Millis(2'500);
-  m.specs.back().variant = "2.5s outage";
-  m.variant("8s outage").outage = Millis(8'000);
+      .variant = "short outage";
+  m.variant("long outage").outage = ScenarioSpec::Outage::past_the_bound;
   m.specs.back().story =
-      "the path is cut for longer than the keepalive bound: keepalive must end the connection";
+      "the path is cut for longer than keepalive's bound: keepalive must end the connection";
 
   m.add("peer-hung",
         "the client's process is stopped (SIGSTOP): its kernel answers every probe, so "

@@ -35,6 +35,10 @@ inline constexpr int kSmallReceiveBuffer = 4096;
 // first byte (an echo) before the fault.
 inline constexpr Millis kTargetStartup{5'000};
 inline constexpr Millis kTargetSettle{200};
+// Partitions: a long outage outlasts the bound by this much; a short one must heal this
+// long before the last probe leaves, for timers that fire late.
+inline constexpr Millis kPastTheBound{3'000};
+inline constexpr Millis kHealMargin{100};
 
 // A moment on both clocks: steady for measuring, the wall clock for the capture.
 struct Moment {
@@ -107,6 +111,7 @@ class Run {
   Moment connect_start_;
   Moment last_segment_;
   Moment window_shut_;
+  Millis outage_{0};  // partition: how long, from the policy
   Moment failure_;
   Moment first_send_;
   Moment reference_;  // the model's origin, once known

@@ -143,12 +143,23 @@ Result<Expectation> Run::expect() {
     return e;
   }
   e.detection = predict(spec_.failure, spec_.activity, *resolved, *system, path);
-  if (spec_.fault == Fault::partition && e.detection.detected &&
-      spec_.outage < e.detection.earliest) {
-    e.kind = Expectation::survives;
-    e.why = fmt::format("the outage ({}) heals before the connection's bound ({})",
-                        format_duration(spec_.outage), format_duration(e.detection.earliest));
-    return e;
+  if (spec_.fault == Fault::partition) {
+    // Keepalive's last probe goes out one interval before the end; an outage that heals
+    // before it lets that probe through, and its answer saves the connection.
+    const Millis last_probe = e.detection.earliest - resolved->interval;
+    const bool probed = resolved->keepalive && e.detection.detected && last_probe > Millis(0);
+    if (spec_.outage == ScenarioSpec::Outage::short_of_last_probe) {
+      outage_ = probed && last_probe > resolved->idle ? (resolved->idle + last_probe) / 2
+                                                      : resolved->idle / 2;
+    } else {
+      outage_ = (e.detection.detected ? e.detection.earliest : limits_.cap) + kPastTheBound;
+    }
+    if (probed && outage_ + kHealMargin < last_probe) {
+      e.kind = Expectation::survives;
+      e.why = fmt::format("the outage ({}) heals before keepalive's last probe (at {})",
+                          format_duration(outage_), format_duration(last_probe));
+      return e;
+    }
   }
   e.kind = !e.detection.detected              ? Expectation::never
            : e.detection.latest > limits_.cap ? Expectation::beyond_cap

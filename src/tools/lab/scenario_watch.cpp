@@ -96,7 +96,7 @@ Result<Measurement> Run::watch(const Expectation& expected) {
     survival_check = reference_.steady + expected.detection.latest + kSurvivalMargin;
   }
   std::optional<Clock::time_point> heal_at;
-  if (spec_.fault == Fault::partition) heal_at = failure_.steady + spec_.outage;
+  if (spec_.fault == Fault::partition) heal_at = failure_.steady + outage_;
   const Clock::time_point deadline = reference_.steady + limits_.cap;
 
   while (!stopped()) {
