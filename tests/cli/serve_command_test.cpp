@@ -35,8 +35,15 @@ Server start_server(const std::vector<std::string>& args, SpawnedProcess::Option
   return start_serve(args, options);
 }
 
+// Every blocking call on a test's client gives up after this: a broken server fails a
+// test, it never hangs one.
+constexpr timeval kSocketTimeout{5, 0};
+
 net::UniqueFd connect_to(int port, const char* source = nullptr) {
   net::UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  // SO_SNDTIMEO bounds connect() too.
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &kSocketTimeout, sizeof(kSocketTimeout));
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &kSocketTimeout, sizeof(kSocketTimeout));
   if (source != nullptr) {
     net::SocketAddress from = loopback_address(AF_INET, 0);
     ::inet_pton(AF_INET, source, &reinterpret_cast<sockaddr_in*>(&from.storage)->sin_addr);
@@ -96,6 +103,42 @@ std::string exchange(int fd, const std::string& out, std::size_t chunk) {
   return in;
 }
 
+// serve with a metrics endpoint: the server, and the endpoint's port.
+std::pair<Server, int> start_server_with_metrics(std::vector<std::string> args) {
+  std::vector<std::string> argv = {TCPKA_BINARY, "serve",       "--listen", "127.0.0.1:0",
+                                   "--metrics",  "127.0.0.1:0", "--log",    "json"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  SpawnedProcess process = SpawnedProcess::start(argv);
+  const auto listening = process.wait_for_line("\"listening\"", 10s);
+  const auto metrics = process.wait_for_line("\"metrics\"", 10s);
+  if (!listening || !metrics) throw std::runtime_error("serve did not start");
+  const std::string address = nlohmann::json::parse(*listening)["address"];
+  const int metrics_port = port_of(nlohmann::json::parse(*metrics)["address"]);
+  return {Server{std::move(process), address, port_of(address)}, metrics_port};
+}
+
+// GET /metrics: the status line, and every sample as "name{labels}" -> value.
+std::pair<std::string, std::map<std::string, double>> scrape(int metrics_port) {
+  net::UniqueFd scraper = connect_to(metrics_port);
+  const std::string request = "GET /metrics HTTP/1.1\r\nHost: test\r\n\r\n";
+  ::send(scraper.get(), request.data(), request.size(), MSG_NOSIGNAL);
+  std::string reply;
+  char buffer[4096];
+  ssize_t n = 0;
+  while ((n = ::recv(scraper.get(), buffer, sizeof(buffer), 0)) > 0)
+    reply.append(buffer, static_cast<std::size_t>(n));
+  std::map<std::string, double> samples;
+  const auto body = reply.find("\r\n\r\n");
+  std::istringstream lines(body == std::string::npos ? "" : reply.substr(body + 4));
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    const auto space = line.rfind(' ');
+    samples[line.substr(0, space)] = std::stod(line.substr(space + 1));
+  }
+  return {reply.substr(0, reply.find("\r\n")), samples};
+}
+
 std::string pattern(std::size_t size) {
   std::string bytes(size, '\0');
   for (std::size_t i = 0; i < size; ++i)
@@ -121,27 +164,58 @@ TEST(Serve, EchoesByteByByteAndMegabytes) {
 }
 
 TEST(Serve, EchoesOnEveryThread) {
-  Server server = start_server({"--threads", "3"});
+  auto [server, metrics_port] = start_server_with_metrics({"--threads", "3"});
+  // SO_REUSEPORT spreads connections by a hash of their addresses: with 64 of them,
+  // a worker left without any would take odds of about (2/3)^64.
   std::vector<net::UniqueFd> clients;
-  for (int i = 0; i < 12; ++i)
+  for (int i = 0; i < 64; ++i)
     clients.push_back(connect_to(server.port));
   for (auto& client : clients)
     EXPECT_EQ(exchange(client.get(), "ping", 4), "ping");
+  const auto samples = scrape(metrics_port).second;
+  double accepted = 0;
+  int busy_workers = 0;
+  for (int worker = 0; worker < 3; ++worker) {
+    const std::string name =
+        "tcpka_worker_connections_accepted_total{worker=\"" + std::to_string(worker) + "\"}";
+    ASSERT_TRUE(samples.contains(name)) << name;
+    accepted += samples.at(name);
+    if (samples.at(name) > 0) ++busy_workers;
+  }
+  EXPECT_EQ(accepted, 64);
+  EXPECT_GE(busy_workers, 2) << "the workers do not share the port";
   clients.clear();
-  EXPECT_EQ(close_events(server, 12).size(), 12u);
-  EXPECT_EQ(stop_and_summarize(server)["accepted"], 12);
+  EXPECT_EQ(close_events(server, 64).size(), 64u);
+  EXPECT_EQ(stop_and_summarize(server)["accepted"], 64);
 }
 
 TEST(Serve, AKilledClientIsPeerClosedWithinASecond) {
   Server server = start_server({"--policy", "10:5:5,ut=auto"});
+  // The child tells through a pipe once serve has echoed its byte: then the connection
+  // exists for certain, and the clock starts at the kill.
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
   const pid_t child = ::fork();
   if (child == 0) {
+    ::close(ready[0]);
     const net::SocketAddress to = loopback_address(AF_INET, server.port);
     const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    if (::connect(fd, to.get(), to.length) == 0) ::pause();
+    char byte = 'k';
+    if (::connect(fd, to.get(), to.length) == 0 && ::send(fd, &byte, 1, 0) == 1 &&
+        ::recv(fd, &byte, 1, 0) == 1 && ::write(ready[1], &byte, 1) == 1) {
+      ::pause();
+    }
     ::_exit(1);
   }
-  std::this_thread::sleep_for(300ms);
+  ::close(ready[1]);
+  pollfd echoed{ready[0], POLLIN, 0};
+  const bool connected = ::poll(&echoed, 1, 5'000) == 1;
+  ::close(ready[0]);
+  if (!connected) {
+    ::kill(child, SIGKILL);
+    ::waitpid(child, nullptr, 0);
+    FAIL() << "the child never got its echo";
+  }
   const auto killed = std::chrono::steady_clock::now();
   ::kill(child, SIGKILL);
   ::waitpid(child, nullptr, 0);
@@ -177,13 +251,14 @@ TEST(Serve, IdleConnectionsAreClosed) {
 }
 
 TEST(Serve, ASlowReaderIsClosedAndMemoryStaysBounded) {
-  Server server = start_server({"--max-buffer", "64KiB", "--slow-reader-grace", "1s"});
+  Server server = start_server({"--max-buffer", "64KiB", "--slow-reader-grace", "4s"});
   const std::uint64_t before = server.process.resident_bytes();
   net::UniqueFd client = connect_to(server.port);
-  // Write without ever reading, until neither the server nor the kernel takes more.
+  // Write without ever reading, until neither the server nor the kernel takes more;
+  // memory is measured while the slow reader is still connected (the grace is longer).
   const std::string chunk(1 << 16, 'x');
   std::uint64_t written = 0;
-  const auto deadline = std::chrono::steady_clock::now() + 3s;
+  const auto deadline = std::chrono::steady_clock::now() + 2500ms;
   while (std::chrono::steady_clock::now() < deadline) {
     const ssize_t n = ::send(client.get(), chunk.data(), chunk.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n > 0) {
@@ -193,6 +268,9 @@ TEST(Serve, ASlowReaderIsClosedAndMemoryStaysBounded) {
     }
   }
   const std::uint64_t during = server.process.resident_bytes();
+  server.process.read_output(10ms);
+  for (const std::string& line : server.process.lines())
+    ASSERT_EQ(line.find("\"close\""), std::string::npos) << "closed before it was measured";
   EXPECT_GT(written, 1u << 20);
   EXPECT_LT(during - std::min(during, before), 8u << 20)
       << "server memory grew with its peer's backlog";
@@ -276,40 +354,41 @@ TEST(Serve, ShutdownClosesEverythingAndSummarizes) {
 }
 
 TEST(Serve, MetricsEndpointSpeaksPrometheus) {
-  SpawnedProcess process = SpawnedProcess::start({TCPKA_BINARY, "serve", "--listen", "127.0.0.1:0",
-                                                  "--metrics", "127.0.0.1:0", "--log", "json"});
-  const auto listening = process.wait_for_line("\"listening\"", 10s);
-  const auto metrics = process.wait_for_line("\"metrics\"", 10s);
-  ASSERT_TRUE(listening && metrics);
-  const std::string address = nlohmann::json::parse(*listening)["address"];
-  Server server{std::move(process), address, port_of(address)};
-  const int metrics_port = port_of(nlohmann::json::parse(*metrics)["address"]);
+  auto [server, metrics_port] = start_server_with_metrics({});
   net::UniqueFd client = connect_to(server.port);
   EXPECT_EQ(exchange(client.get(), "abc", 3), "abc");
+  const auto [status, samples] = scrape(metrics_port);
+  ASSERT_EQ(status, "HTTP/1.1 200 OK");
+  EXPECT_EQ(samples.at("tcpka_connections_open"), 1);
+  EXPECT_EQ(samples.at("tcpka_connections_accepted_total"), 1);
+  EXPECT_EQ(samples.at("tcpka_received_bytes_total"), 3);
+  EXPECT_EQ(samples.at("tcpka_connections_closed_total{cause=\"peer_closed\"}"), 0);
+}
 
-  net::UniqueFd scrape = connect_to(metrics_port);
-  const std::string request = "GET /metrics HTTP/1.1\r\nHost: test\r\n\r\n";
-  ::send(scrape.get(), request.data(), request.size(), MSG_NOSIGNAL);
-  std::string reply;
-  char buffer[4096];
-  ssize_t n = 0;
-  while ((n = ::recv(scrape.get(), buffer, sizeof(buffer), 0)) > 0)
-    reply.append(buffer, static_cast<std::size_t>(n));
-  ASSERT_EQ(reply.rfind("HTTP/1.1 200 OK", 0), 0u) << reply;
-  const std::string body = reply.substr(reply.find("\r\n\r\n") + 4);
-  // Every sample line is "name{labels} value"; find the ones we know.
-  std::map<std::string, double> samples;
-  std::istringstream lines(body);
-  std::string line;
-  while (std::getline(lines, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    const auto space = line.rfind(' ');
-    samples[line.substr(0, space)] = std::stod(line.substr(space + 1));
+// Clients that connect and say nothing must not lock scrapers out: the newest pushes out
+// the oldest, and each has a deadline.
+TEST(Serve, IdleMetricsClientsDoNotBlockScraping) {
+  auto [server, metrics_port] = start_server_with_metrics({});
+  std::vector<net::UniqueFd> silent;
+  for (int i = 0; i < 100; ++i)
+    silent.push_back(connect_to(metrics_port));
+  const auto [status, samples] = scrape(metrics_port);
+  EXPECT_EQ(status, "HTTP/1.1 200 OK");
+  EXPECT_EQ(samples.at("tcpka_connections_open"), 0);
+}
+
+// A log reader that stops reading (a full stdout pipe) must not stop the echo.
+TEST(Serve, AStuckLogDoesNotStopTheServer) {
+  Server server = start_server({});
+  // Each close logs ~250 bytes; 600 of them overflow the 64 KiB pipe nobody reads now.
+  for (int i = 0; i < 600; ++i) {
+    net::UniqueFd client = connect_to(server.port);
+    ASSERT_EQ(exchange(client.get(), "x", 1), "x") << "connection " << i;
   }
-  EXPECT_EQ(samples["tcpka_connections_open"], 1);
-  EXPECT_EQ(samples["tcpka_connections_accepted_total"], 1);
-  EXPECT_EQ(samples["tcpka_received_bytes_total"], 3);
-  EXPECT_EQ(samples["tcpka_connections_closed_total{cause=\"peer_closed\"}"], 0);
+  net::UniqueFd after = connect_to(server.port);
+  EXPECT_EQ(exchange(after.get(), "still", 5), "still");
+  server.process.signal(SIGTERM);
+  EXPECT_EQ(server.process.wait_exit(10s), 0);
 }
 
 TEST(Serve, ListensOnSeveralAddressesIpv4AndIpv6) {
