@@ -1,5 +1,6 @@
 // `tcpka connect` run as a user runs it, against `tcpka serve` and against test sockets.
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 
@@ -60,7 +61,10 @@ TEST(Connect, TimesEchoRoundTrips) {
   EXPECT_GT(run.summary["round_trip_ms"]["p50"].get<double>(), 0.0);
   EXPECT_LE(run.summary["round_trip_ms"]["p50"].get<double>(),
             run.summary["round_trip_ms"]["p99"].get<double>());
-  EXPECT_EQ(run.summary["ended_by_cause"]["local"], 10);
+  // Live when the run ended: open at the end, not closed by some cause.
+  EXPECT_EQ(run.summary["open_at_end"], 10);
+  EXPECT_EQ(run.summary["closed"], 0);
+  EXPECT_TRUE(run.summary["ended_by_cause"].empty()) << run.summary;
   EXPECT_GE(run.summary["bytes_out"].get<int>(), run.summary["bytes_in"].get<int>());
 }
 
@@ -83,6 +87,8 @@ TEST(Connect, ClientSideKeepaliveFindsADeadServer) {
   SpawnedProcess client =
       SpawnedProcess::start({TCPKA_BINARY, "connect", address, "--policy", "idle=1s,intvl=1s,cnt=2",
                              "--hold", "--log", "json"});
+  pollfd waiting{listener.get(), POLLIN, 0};
+  ASSERT_EQ(::poll(&waiting, 1, 10'000), 1) << "connect never connected";
   net::UniqueFd accepted(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
   ASSERT_TRUE(accepted.valid());
   silence(accepted.get());
@@ -160,7 +166,7 @@ TEST(Connect, StopsOnSigintWithASummary) {
       std::find_if(client.lines().begin(), client.lines().end(),
                    [](const std::string& l) { return l.find("\"summary\"") != std::string::npos; });
   ASSERT_NE(summary, client.lines().end());
-  EXPECT_EQ(nlohmann::json::parse(*summary)["ended_by_cause"]["local"], 5);
+  EXPECT_EQ(nlohmann::json::parse(*summary)["open_at_end"], 5);
 }
 
 TEST(Connect, BadInputGetsOneLineAndExitTwo) {

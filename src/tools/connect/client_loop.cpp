@@ -12,6 +12,7 @@
 
 #include "cli/close_event.h"
 #include "net/listener.h"
+#include "net/poll_token.h"
 #include "tcpka/errno_name.h"
 #include "tcpka/socket_options.h"
 #include "tcpka/tcp_state.h"
@@ -19,20 +20,20 @@
 namespace tcpka::tools {
 namespace {
 
-enum TokenKind : std::uint64_t { kSlot = 1, kStopSignal = 2 };
+// What a ready descriptor is (net::PollToken::kind); slots carry their index.
+enum TokenKind : std::uint32_t { kSlot = 1, kStopSignal = 2 };
+
+std::uint64_t slot_token(std::size_t index) {
+  return net::PollToken{kSlot, static_cast<std::uint32_t>(index)}.packed();
+}
 
 constexpr Millis kFirstBackoff{100};
 constexpr Millis kMaxBackoff{30'000};
 // A connection that lived this long was not a failure: its successor starts over.
 constexpr Millis kHealthyLifetime{1'000};
-constexpr int kReadsPerEvent = 16;
 
 Millis since(std::chrono::steady_clock::time_point from, std::chrono::steady_clock::time_point to) {
   return std::chrono::duration_cast<Millis>(to - from);
-}
-
-std::error_code errno_code(int error) {
-  return {error, std::generic_category()};
 }
 
 }  // namespace
@@ -41,7 +42,7 @@ Result<ClientLoop> ClientLoop::create(const ClientPlan& plan, EventLog& log, int
   auto poller = net::Poller::create();
   if (!poller) return poller.error();
   if (stop_signal_fd >= 0) {
-    if (auto added = poller->add(stop_signal_fd, EPOLLIN, std::uint64_t{kStopSignal} << 32);
+    if (auto added = poller->add(stop_signal_fd, EPOLLIN, net::PollToken{kStopSignal}.packed());
         !added) {
       return added.error();
     }
@@ -68,13 +69,13 @@ ClientTotals ClientLoop::run() {
     open_due(now);
     if (finished()) break;
     poller_.wait(next_timeout(now), [&](std::uint64_t token, std::uint32_t events) {
-      if ((token >> 32) == kStopSignal) {
+      if (net::PollToken::unpack(token).kind == kStopSignal) {
         signalfd_siginfo info{};
         while (::read(stop_signal_fd_, &info, sizeof(info)) == sizeof(info))
           stopping_ = true;
         return;
       }
-      on_event(static_cast<std::size_t>(token & 0xffffffff), events);
+      on_event(net::PollToken::unpack(token).index, events);
     });
     now = Clock::now();
     while (!timers_.empty() && timers_.top().due <= now) {
@@ -163,7 +164,7 @@ void ClientLoop::start(std::size_t index, Clock::time_point now) {
     }
   }
   if (::connect(slot.fd, plan_.target.get(), plan_.target.length) == 0) {
-    if (!poller_.add(slot.fd, EPOLLIN | EPOLLRDHUP, (std::uint64_t{kSlot} << 32) | index)) {
+    if (!poller_.add(slot.fd, EPOLLIN | EPOLLRDHUP, slot_token(index))) {
       end(index, slot, CloseCause::unknown, errno_code(errno));
       return;
     }
@@ -174,7 +175,7 @@ void ClientLoop::start(std::size_t index, Clock::time_point now) {
     end_by_kernel(index, slot, errno);
     return;
   }
-  if (!poller_.add(slot.fd, EPOLLOUT, (std::uint64_t{kSlot} << 32) | index)) {
+  if (!poller_.add(slot.fd, EPOLLOUT, slot_token(index))) {
     end(index, slot, CloseCause::unknown, errno_code(errno));
   }
 }
@@ -211,7 +212,7 @@ void ClientLoop::on_connected(std::size_t index, Slot& slot) {
   if (auto local = net::local_address(slot.fd)) slot.local = net::compact(*local);
   ++totals_.established;
   ++totals_.open;
-  if (!poller_.modify(slot.fd, EPOLLIN | EPOLLRDHUP, (std::uint64_t{kSlot} << 32) | index)) {
+  if (!poller_.modify(slot.fd, EPOLLIN | EPOLLRDHUP, slot_token(index))) {
     end(index, slot, CloseCause::unknown, errno_code(errno));
     return;
   }
@@ -250,13 +251,13 @@ void ClientLoop::flush_message(std::size_t index, Slot& slot) {
     totals_.bytes_out += static_cast<std::uint64_t>(n);
   }
   const std::uint32_t events = EPOLLIN | EPOLLRDHUP | (slot.to_send > 0 ? EPOLLOUT : 0u);
-  if (!poller_.modify(slot.fd, events, (std::uint64_t{kSlot} << 32) | index)) {
+  if (!poller_.modify(slot.fd, events, slot_token(index))) {
     end(index, slot, CloseCause::unknown, errno_code(errno));
   }
 }
 
 void ClientLoop::on_readable(std::size_t index, Slot& slot) {
-  for (int round = 0; round < kReadsPerEvent; ++round) {
+  for (int round = 0; round < net::kReadsPerReadiness; ++round) {
     const ssize_t n = ::recv(slot.fd, buffer_.data(), buffer_.size(), 0);
     if (n > 0) {
       const Clock::time_point now = Clock::now();
@@ -318,13 +319,14 @@ void ClientLoop::end(std::size_t index, Slot& slot, CloseCause cause, std::error
     }
     log_batch_ += format_close_event(event, log_.format());
   }
-  if (was_open) {
-    ++totals_.closed;
-    --totals_.open;
+  if (was_open) --totals_.open;
+  if (stopping_) {
+    // The run is over, not the connection: it counts as open at the end, not as closed.
+    ++(was_open ? totals_.open_at_end : totals_.abandoned);
   } else {
-    ++totals_.failed;
+    ++(was_open ? totals_.closed : totals_.failed);
+    ++totals_.ended_by_cause[static_cast<std::size_t>(cause)];
   }
-  ++totals_.ended_by_cause[static_cast<std::size_t>(cause)];
   if (slot.fd >= 0) ::close(slot.fd);
   slot.fd = -1;
 
@@ -375,11 +377,17 @@ std::string render_client_summary(const ClientTotals& t, LogFormat format) {
         causes[std::string(to_string(static_cast<CloseCause>(i)))] = t.ended_by_cause[i];
       }
     }
-    nlohmann::json summary{{"event", "summary"},           {"attempted", t.attempted},
-                           {"established", t.established}, {"failed", t.failed},
-                           {"closed", t.closed},           {"open", t.open},
-                           {"ended_by_cause", causes},     {"bytes_out", t.bytes_out},
-                           {"bytes_in", t.bytes_in},       {"round_trips", t.round_trips.count()}};
+    nlohmann::json summary{{"event", "summary"},
+                           {"attempted", t.attempted},
+                           {"established", t.established},
+                           {"failed", t.failed},
+                           {"closed", t.closed},
+                           {"open_at_end", t.open_at_end},
+                           {"abandoned", t.abandoned},
+                           {"ended_by_cause", causes},
+                           {"bytes_out", t.bytes_out},
+                           {"bytes_in", t.bytes_in},
+                           {"round_trips", t.round_trips.count()}};
     if (t.round_trips.count() > 0) {
       summary["round_trip_ms"] = {{"p50", ms(t.round_trips.percentile(0.5))},
                                   {"p99", ms(t.round_trips.percentile(0.99))},
@@ -394,9 +402,11 @@ std::string render_client_summary(const ClientTotals& t, LogFormat format) {
                           to_string(static_cast<CloseCause>(i)), t.ended_by_cause[i]);
   }
   std::string text = fmt::format(
-      "connected {} of {} attempts ({} failed); {} closed, {} open at the end{}{}; {}B out, {}B in",
-      t.established, t.attempted, t.failed, t.closed, t.open,
-      causes.empty() ? "" : "; ended: ", causes, t.bytes_out, t.bytes_in);
+      "connected {} of {} attempts ({} failed{}); {} ended during the run{}{}; {} open at the "
+      "end; {}B out, {}B in",
+      t.established, t.attempted, t.failed,
+      t.abandoned == 0 ? std::string() : fmt::format(", {} still connecting", t.abandoned),
+      t.closed, causes.empty() ? "" : ": ", causes, t.open_at_end, t.bytes_out, t.bytes_in);
   if (t.round_trips.count() > 0) {
     text += fmt::format("; echo round trip p50 {:.3f}ms p99 {:.3f}ms max {:.3f}ms over {} messages",
                         ms(t.round_trips.percentile(0.5)), ms(t.round_trips.percentile(0.99)),

@@ -39,11 +39,13 @@ struct ClientTotals {
   std::uint64_t attempted = 0;  // connect() calls
   std::uint64_t established = 0;
   std::uint64_t failed = 0;  // attempts that never connected
-  std::uint64_t closed = 0;  // established connections that ended
+  std::uint64_t closed = 0;  // established connections that ended during the run
   std::array<std::uint64_t, kCloseCauseCount> ended_by_cause{};  // failures and closes
   std::uint64_t bytes_out = 0;
   std::uint64_t bytes_in = 0;
-  std::uint64_t open = 0;
+  std::uint64_t open = 0;         // established and not ended, now
+  std::uint64_t open_at_end = 0;  // still open when the run ended (then closed by us)
+  std::uint64_t abandoned = 0;    // still connecting when the run ended
   LatencyHistogram round_trips;
 };
 

@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "cli/byte_size.h"
+#include "cli/duration_option.h"
 #include "cli/fail.h"
 #include "cli/policy_options.h"
 #include "cli/signals.h"
@@ -45,12 +46,6 @@ std::string pattern(std::uint64_t size) {
   for (std::uint64_t i = 0; i < size; ++i)
     bytes[i] = static_cast<char>('a' + i % 26);
   return bytes;
-}
-
-Result<Millis> duration_option(const char* option, const std::string& text) {
-  auto duration = parse_duration(text);
-  if (!duration) return invalid_argument(std::string(option) + ": " + duration.error().message);
-  return *duration;
 }
 
 Result<void> plan_messages(const Options& options, ClientPlan& plan) {
