@@ -37,7 +37,11 @@ RATE_PER_CLIENT=$(( 60000 / CLIENTS + 1 ))
 
 pids=()
 cleanup() { [ ${#pids[@]} -eq 0 ] || kill -9 "${pids[@]}" 2>/dev/null || true; }
+# Ctrl-C or a kill ends the run, and with it everything it started (the namespace dies
+# with its last process).
 trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 sum_rss_kib() {  # resident memory of the given pids, KiB
   local total=0
@@ -78,7 +82,10 @@ start=$(date +%s.%N)
 for k in $(seq 0 $((CLIENTS - 1))); do
   # Four source addresses per client: 127.(1+k/64).(k%64*4).1 .. .4
   a=$((1 + k / 64)); b=$((k % 64 * 4))
-  "$TCPKA" connect 127.0.0.1:$PORT --count "$PER_CLIENT" --rate "$RATE_PER_CLIENT" \
+  # Exactly CONNECTIONS in all: the last client takes what the others leave.
+  count=$PER_CLIENT
+  [ "$k" -lt $((CLIENTS - 1)) ] || count=$((CONNECTIONS - PER_CLIENT * (CLIENTS - 1)))
+  "$TCPKA" connect 127.0.0.1:$PORT --count "$count" --rate "$RATE_PER_CLIENT" \
     --source "127.$a.$b.1-127.$a.$b.4" --policy "$POLICY" --hold --log none >/dev/null 2>&1 &
   pids+=($!)
 done
@@ -111,18 +118,18 @@ awk -v n="$CONNECTIONS" -v held="$held" -v servers="$SERVERS" -v clients="$CLIEN
     -v mem_b="$mem_before" -v mem_a="$mem_after" -v sockmem="$sockstat_mem_pages" \
     -v cpu_b="$cpu_before" -v cpu_a="$cpu_after" -v ticks="$ticks" -v idle_s="$IDLE_SECONDS" \
     -v busy_b="$busy_before" -v busy_a="$busy_after" -v total_b="$total_before" -v total_a="$total_after" \
-    -v limit="$FD_LIMIT" 'BEGIN {
+    -v limit="$FD_LIMIT" -v cores="$(nproc)" -v rss_total="$rss_after" 'BEGIN {
   secs = established - start
   printf "| asked | held | processes (serve + connect) | fd limit each |\n|---|---|---|---|\n"
   printf "| %d | %d | %d + %d | %d |\n\n", n, held, servers, clients, limit
   printf "| measure | value |\n|---|---|\n"
   printf "| time to establish | %.1f s |\n", secs
   printf "| accept rate | %.0f connections/s |\n", held / secs
-  printf "| serve resident memory, all processes | %.1f MiB for %d connections |\n", (rss_a - rss_b) / 1024, held
+  printf "| serve resident memory, all processes | %.1f MiB in all (%.1f MiB more than idle) for %d connections |\n", rss_total / 1024, (rss_a - rss_b) / 1024, held
   printf "| serve resident memory per connection | %.1f B |\n", (rss_a - rss_b) * 1024 / held
   printf "| kernel slab memory per socket (both ends here) | %.0f B |\n", (slab_a - slab_b) * 1024 / (2 * held)
   printf "| host memory used per connection (both ends) | %.0f B |\n", (mem_a - mem_b) * 1024 / held
   printf "| TCP buffer pages (sockstat mem) | %d |\n", sockmem
   printf "| CPU of all tcpka processes over %d s idle | %.2f s (%.3f%% of one core) |\n", idle_s, (cpu_a - cpu_b) / ticks, 100 * (cpu_a - cpu_b) / ticks / idle_s
-  printf "| whole-machine busy time over %d s idle | %.2f%% of 2 cores |\n", idle_s, 100 * (busy_a - busy_b) / (total_a - total_b)
+  printf "| whole-machine busy time over %d s idle | %.2f%% of %d cores |\n", idle_s, 100 * (busy_a - busy_b) / (total_a - total_b), cores
 }'
