@@ -8,8 +8,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -18,6 +20,7 @@
 #include "cli/fail.h"
 #include "cli/signals.h"
 #include "lab/lab_report.h"
+#include "lab/report_page.h"
 #include "lab/scenario_matrix.h"
 #include "lab/scenario_runner.h"
 #include "net/net_namespace.h"
@@ -41,6 +44,7 @@ struct Options {
   bool json = false;
   bool trace = false;
   std::string target;
+  std::string report;
 };
 
 // The scenarios a black box can face: its client fails in each way; the server is the
@@ -189,6 +193,18 @@ int run(const Options& options) {
     return kExitOk;
   }
 
+  // A report that cannot be written is known before twenty seconds are spent.
+  std::ofstream report;
+  if (!options.report.empty()) {
+    report.open(options.report, std::ios::trunc);
+    if (!report) {
+      return fail(kName,
+                  "--report: cannot write " + options.report + ": " +
+                      std::generic_category().message(errno),
+                  kExitBadInput);
+    }
+  }
+
   // Before any thread: a user namespace (without root) takes only a lone thread.
   if (auto isolated = net::isolate_process_network(); !isolated) {
     return fail(kName, isolated.error().message, kExitMissingCapability);
@@ -209,6 +225,13 @@ int run(const Options& options) {
   if (options.trace) {
     for (const ScenarioResult& r : results)
       fmt::print("\n{}", render_trace(r));
+  }
+  if (report.is_open()) {
+    report << render_report_page(results, *cap);
+    report.close();
+    if (!report)
+      return fail(kName, "--report: writing " + options.report + " failed", kExitBadInput);
+    fmt::print(stderr, "lab: report written to {}\n", options.report);
   }
   if (!completed) return fail(kName, "interrupted before every scenario ended", kExitCheckFailed);
   // Namespaces that cannot be made are the environment's fault, not the kernel's.
@@ -249,6 +272,9 @@ Subcommand add_lab_command(CLI::App& tcpka) {
       ->type_name("'CMD {port}'");
   app->add_flag("--list", options->list, "List the scenarios and exit");
   app->add_flag("--json", options->json, "Print the results as JSON");
+  app->add_option("--report", options->report,
+                  "Also write a self-contained HTML page: the table and a timeline per scenario")
+      ->type_name("FILE.html");
   app->add_flag("--trace", options->trace,
                 "After the table, each scenario's packets as tcpdump shows them");
   return Subcommand{app, [options] { return run(*options); }};
