@@ -102,10 +102,10 @@ std::string axis(const Scale& scale) {
   std::string svg = fmt::format(R"(<line x1="{:.1f}" y1="{}" x2="{:.1f}" y2="{}" stroke="#444"/>)",
                                 scale.x(scale.from), kAxisY, scale.x(scale.to), kAxisY);
   for (double tick = std::ceil(scale.from / step) * step; tick <= scale.to; tick += step) {
-    svg +=
-        fmt::format(R"(<line x1="{0:.1f}" y1="{1}" x2="{0:.1f}" y2="{2}" stroke="#444"/>)"
-                    R"(<text x="{0:.1f}" y="{3}" text-anchor="middle">{4:g}s</text>)",
-                    scale.x(tick), kAxisY, kAxisY + 4, kAxisY + 16, std::round(tick * 1000) / 1000);
+    svg += fmt::format(R"(<line x1="{0:.1f}" y1="{1}" x2="{0:.1f}" y2="{2}" stroke="#444"/>)"
+                       R"(<text x="{0:.1f}" y="{3}" text-anchor="middle">{4:g}s</text>)",
+                       scale.x(tick), kAxisY, kAxisY + 4, kAxisY + 16,
+                       std::round(tick * 1000) / 1000 + 0.0);  // + 0.0: no "-0s"
   }
   return svg;
 }
@@ -125,6 +125,8 @@ std::string detection_line(const ScenarioResult& r, const Scale& scale) {
   const auto at = detected_at(r.measured);
   if (!at) return "";
   const double x = scale.x(*at);
+  // Near the right edge the label goes to the left of the line.
+  const bool left = x > kWidth * 0.8;
   const std::string label =
       r.measured.kind == Measurement::ended
           ? fmt::format("{} {}", format_seconds(r.measured.after),
@@ -132,19 +134,19 @@ std::string detection_line(const ScenarioResult& r, const Scale& scale) {
           : fmt::format("dropped {}", format_seconds(r.measured.after));
   return fmt::format(
       R"(<line x1="{0:.1f}" y1="4" x2="{0:.1f}" y2="{1}" stroke="#b00020" stroke-width="2"/>)"
-      R"(<text x="{2:.1f}" y="14" fill="#b00020">{3}</text>)",
-      x, kHeight - 22, x + 4, escape_html(label));
+      R"(<text x="{2:.1f}" y="14" fill="#b00020" text-anchor="{3}">{4}</text>)",
+      x, kHeight - 22, left ? x - 4 : x + 4, left ? "end" : "start", escape_html(label));
 }
 
-// Packets from the detector above the axis, from its peer below.
+// Packets from the detector above the axis; from its peer, and the ICMP the network sends
+// it, below.
 std::string packet_marks(const ScenarioResult& r, const Scale& scale) {
   const bool server_detects = r.spec.detector == Host::server;
   std::string svg;
   for (const TracedPacket& t : r.packets) {
     const double at = static_cast<double>(t.packet.time_us - r.reference_time_us) / 1e6;
-    const bool from_server =
-        t.packet.kind == net::CapturedPacket::kTcp ? t.packet.source.port == 7001 : true;
-    const bool above = from_server == server_detects;
+    const bool tcp = t.packet.kind == net::CapturedPacket::kTcp;
+    const bool above = tcp && (t.packet.source.port == kServerPort) == server_detects;
     const double y = above ? kAxisY - kMarkHeight - 2 : kAxisY + 20;
     svg += fmt::format(
         R"(<rect x="{:.1f}" y="{:.1f}" width="3" height="{}" fill="{}"><title>{}</title></rect>)",
@@ -157,7 +159,8 @@ std::string packet_marks(const ScenarioResult& r, const Scale& scale) {
 std::string timeline(const ScenarioResult& r) {
   const Scale scale = scale_for(r);
   const std::string detector = who_detects(r.spec);
-  const std::string peer = r.spec.detector == Host::server ? "client" : "server";
+  // What arrives from below: the peer's segments, and the router's ICMP.
+  const std::string peer = r.spec.detector == Host::server ? "client, router" : "server, router";
   return fmt::format(
       R"(<svg viewBox="0 0 {0} {1}" width="{0}" height="{1}" role="img">)"
       R"(<text x="2" y="{2}">{3}</text><text x="2" y="{4}">{5}</text>{6}{7}{8}{9}</svg>)",

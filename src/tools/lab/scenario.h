@@ -14,6 +14,9 @@
 
 namespace tcpka::tools::lab {
 
+// The port the server host listens on, in every scenario.
+inline constexpr std::uint16_t kServerPort = 7001;
+
 // How the lab breaks the peer.
 enum class Fault {
   kill_process,  // SIGKILL the peer's process: its kernel closes the connection

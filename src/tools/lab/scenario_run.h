@@ -22,7 +22,6 @@ namespace tcpka::tools::lab::detail {
 
 using Clock = std::chrono::steady_clock;
 
-inline constexpr std::uint16_t kServerPort = 7001;
 inline constexpr Millis kSetupTimeout{3'000};
 // How long a survival check waits for its byte to cross.
 inline constexpr Millis kCrossingWait{2'000};
