@@ -35,6 +35,8 @@ TEST(LabCommand, BadInputGetsOneLineAndExitTwo) {
       {{"--cap", "soon"}, "tcpka lab: --cap: 'soon' is not a duration"},
       {{"--only", "meteor-strike"}, "tcpka lab: --only: no scenario 'meteor-strike'"},
       {{"--policy", "idle=0.5s"}, "tcpka lab: --policy: idle=500ms is out of range"},
+      {{"--report", "/nonexistent/dir/lab.html"},
+       "tcpka lab: --report: cannot write /nonexistent/dir/lab.html"},
   };
   for (const auto& [arguments, message] : cases) {
     const Outcome outcome = run_lab(arguments);
