@@ -279,6 +279,27 @@ TEST(Serve, ASlowReaderIsClosedAndMemoryStaysBounded) {
   EXPECT_EQ(events[0]["cause"], "slow_reader");
 }
 
+// The bound holds even below one read's size: what is pending when a slow reader is
+// closed (bytes in less bytes out) never exceeds --max-buffer.
+TEST(Serve, ASmallMaxBufferIsABound) {
+  Server server = start_server({"--max-buffer", "1KiB", "--slow-reader-grace", "200ms"});
+  net::UniqueFd client = connect_to(server.port);
+  const std::string chunk(1 << 16, 'x');
+  const auto deadline = std::chrono::steady_clock::now() + 1500ms;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (::send(client.get(), chunk.data(), chunk.size(), MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+      std::this_thread::sleep_for(10ms);
+    }
+  }
+  const auto events = close_events(server, 1, 5s);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0]["cause"], "slow_reader");
+  const auto pending =
+      events[0]["bytes_in"].get<std::int64_t>() - events[0]["bytes_out"].get<std::int64_t>();
+  EXPECT_GT(pending, 0);
+  EXPECT_LE(pending, 1024);
+}
+
 TEST(Serve, RefusesBeyondMaxConns) {
   Server server = start_server({"--max-conns", "2"});
   net::UniqueFd a = connect_to(server.port);
