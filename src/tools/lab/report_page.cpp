@@ -101,7 +101,11 @@ std::string axis(const Scale& scale) {
                                             : 10 * magnitude;
   std::string svg = fmt::format(R"(<line x1="{:.1f}" y1="{}" x2="{:.1f}" y2="{}" stroke="#444"/>)",
                                 scale.x(scale.from), kAxisY, scale.x(scale.to), kAxisY);
-  for (double tick = std::ceil(scale.from / step) * step; tick <= scale.to; tick += step) {
+  // Whole steps, counted as integers so that rounding cannot add or drop a tick.
+  const auto first = static_cast<long>(std::ceil(scale.from / step));
+  const auto last = static_cast<long>(std::floor(scale.to / step));
+  for (long n = first; n <= last; ++n) {
+    const double tick = static_cast<double>(n) * step;
     svg += fmt::format(R"(<line x1="{0:.1f}" y1="{1}" x2="{0:.1f}" y2="{2}" stroke="#444"/>)"
                        R"(<text x="{0:.1f}" y="{3}" text-anchor="middle">{4:g}s</text>)",
                        scale.x(tick), kAxisY, kAxisY + 4, kAxisY + 16,
