@@ -3,6 +3,9 @@
 // the platform being built, so common code never needs an #ifdef.
 #pragma once
 
+#include <span>
+
+#include "socket_option.h"
 #include "tcpka/policy.h"
 #include "tcpka/result.h"
 #include "tcpka/socket_options.h"
@@ -18,5 +21,9 @@ Result<void> apply_to_socket(NativeSocket socket, const Policy& policy);
 
 // Reads what the socket has in force. Precondition: check_tcp_socket succeeded.
 Result<ResolvedPolicy> read_from_socket(NativeSocket socket);
+
+// The platform's option table, for callers that must set options without allocating
+// (the LD_PRELOAD shim, through set_options()).
+std::span<const OptionDescriptor> platform_option_table();
 
 }  // namespace tcpka::detail

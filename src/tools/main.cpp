@@ -7,6 +7,7 @@
 #include "cli/exit_codes.h"
 #include "cli/subcommand.h"
 #include "connect/connect_command.h"
+#include "exec/exec_command.h"
 #include "lab/lab_command.h"
 #include "policy/policy_command.h"
 #include "serve/serve_command.h"
@@ -19,7 +20,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "tcpka 0.1.0");
 
   const std::vector<Subcommand> subcommands = {add_policy_command(app), add_serve_command(app),
-                                               add_connect_command(app), add_lab_command(app)};
+                                               add_connect_command(app), add_lab_command(app),
+                                               add_exec_command(app)};
 
   if (argc <= 1) {
     fmt::print(stderr, "{}", app.help());

@@ -95,4 +95,8 @@ Result<ResolvedPolicy> read_from_socket(NativeSocket fd) {
   return read_option_table(fd, kLinuxOptions);
 }
 
+std::span<const OptionDescriptor> platform_option_table() {
+  return kLinuxOptions;
+}
+
 }  // namespace tcpka::detail
