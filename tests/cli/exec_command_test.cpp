@@ -1,0 +1,191 @@
+// `tcpka exec` and its shim on real programs: a C++ program that never asks for
+// keepalive, Python, threads, fork and exec, a program with its own opinion, UDP, bad
+// policies; checked from inside (getsockopt, printed by the program) and from outside
+// (sock_diag, through --check).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "support/child_process.h"
+
+namespace tcpka::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+// idle=7s,intvl=3s,cnt=4: values no default has; ut=auto makes 7 + 3 * 4 = 19 s.
+constexpr const char* kPolicy = "idle=7s,intvl=3s,cnt=4,ut=auto";
+constexpr const char* kCovered = "keepalive=1 idle=7 intvl=3 cnt=4 ut=19000";
+
+ProcessResult run_exec(std::vector<std::string> arguments,
+                       std::vector<std::string> command = {SOCKET_PROBE}) {
+  std::vector<std::string> argv = {TCPKA_BINARY, "exec"};
+  argv.insert(argv.end(), arguments.begin(), arguments.end());
+  argv.push_back("--");
+  argv.insert(argv.end(), command.begin(), command.end());
+  return run_process(argv, 20s);
+}
+
+std::vector<std::string> lines_starting(const std::string& text, const std::string& prefix) {
+  std::vector<std::string> found;
+  std::size_t at = 0;
+  while (at < text.size()) {
+    const auto end = text.find('\n', at);
+    const std::string line = text.substr(at, end - at);
+    if (line.rfind(prefix, 0) == 0) found.push_back(line);
+    if (end == std::string::npos) break;
+    at = end + 1;
+  }
+  return found;
+}
+
+TEST(Exec, EverySocketOfAConnectionGetsThePolicy) {
+  for (const char* mode : {"connection", "ipv6"}) {
+    const ProcessResult result = run_exec({"--policy", kPolicy}, {SOCKET_PROBE, mode});
+    ASSERT_EQ(result.exit_code, 0) << mode << ": " << result.err;
+    for (const char* what : {"listener", "client", "accepted"}) {
+      EXPECT_EQ(lines_starting(result.out, what),
+                std::vector<std::string>{std::string(what) + " " + kCovered})
+          << mode << "\n"
+          << result.out;
+    }
+  }
+}
+
+TEST(Exec, WithoutTheShimNothingIsSet) {
+  const ProcessResult result = run_process({SOCKET_PROBE, "connection"}, 10s);
+  EXPECT_NE(result.out.find("client keepalive=0"), std::string::npos) << result.out;
+}
+
+TEST(Exec, PythonSocketsWithCloexecAreCovered) {
+  const ProcessResult result = run_exec({"--policy", kPolicy}, {"python3", SOCKET_PROBE_PY});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(lines_starting(result.out, "client keepalive=1 idle=7 ut=19000").size(), 2u)
+      << "IPv4 and IPv6\n"
+      << result.out;
+  EXPECT_EQ(lines_starting(result.out, "accepted keepalive=1 idle=7 ut=19000").size(), 2u)
+      << result.out;
+  EXPECT_NE(result.out.find("udp keepalive=0"), std::string::npos) << result.out;
+}
+
+TEST(Exec, SocketsFromEightThreads) {
+  const ProcessResult result = run_exec({"--policy", kPolicy}, {SOCKET_PROBE, "threads"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(lines_starting(result.out, std::string("thread ") + kCovered).size(), 8u) << result.out;
+}
+
+TEST(Exec, ForkThenExecKeepsThePolicy) {
+  const ProcessResult result = run_exec({"--policy", kPolicy}, {SOCKET_PROBE, "fork-exec"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(lines_starting(result.out, std::string("exec'd child ") + kCovered).size(), 1u)
+      << result.out;
+}
+
+TEST(Exec, TheProgramsOwnSettingWinsUnlessOverridden) {
+  const ProcessResult respected =
+      run_exec({"--policy", kPolicy}, {SOCKET_PROBE, "own-keepalive-off"});
+  EXPECT_NE(respected.out.find("own keepalive=0"), std::string::npos) << respected.out;
+  const ProcessResult overridden =
+      run_exec({"--policy", kPolicy, "--override"}, {SOCKET_PROBE, "own-keepalive-off"});
+  EXPECT_NE(overridden.out.find(std::string("own ") + kCovered), std::string::npos)
+      << overridden.out;
+}
+
+TEST(Exec, UdpIsLeftAlone) {
+  const ProcessResult result = run_exec({"--policy", kPolicy}, {SOCKET_PROBE, "udp"});
+  EXPECT_EQ(result.out, "udp keepalive=0\n");
+}
+
+TEST(Exec, ScopesAndPortsNarrowWhatIsCovered) {
+  const ProcessResult listen = run_exec({"--policy", kPolicy, "--listen-only"});
+  EXPECT_NE(listen.out.find(std::string("accepted ") + kCovered), std::string::npos);
+  EXPECT_NE(listen.out.find("client keepalive=0"), std::string::npos) << listen.out;
+  const ProcessResult connect = run_exec({"--policy", kPolicy, "--connect-only"});
+  EXPECT_NE(connect.out.find(std::string("client ") + kCovered), std::string::npos);
+  EXPECT_NE(connect.out.find("accepted keepalive=0"), std::string::npos) << connect.out;
+  const ProcessResult other_port = run_exec({"--policy", kPolicy, "--ports", "1-1000"});
+  EXPECT_NE(other_port.out.find("client keepalive=0"), std::string::npos) << other_port.out;
+}
+
+TEST(Exec, VerboseSaysWhatItTouched) {
+  const ProcessResult result = run_exec({"--policy", kPolicy, "-v"}, {SOCKET_PROBE, "udp"});
+  EXPECT_EQ(result.err.find("policy set"), std::string::npos) << "UDP is not touched";
+  const ProcessResult tcp = run_exec({"--policy", kPolicy, "-v"}, {SOCKET_PROBE, "threads"});
+  EXPECT_EQ(std::count(tcp.err.begin(), tcp.err.end(), '\n'), 8) << tcp.err;
+  EXPECT_NE(tcp.err.find("socket(): policy set"), std::string::npos) << tcp.err;
+}
+
+// The shim never breaks its host: a malformed policy in the environment gets one
+// warning line, and the program runs unchanged.
+TEST(Exec, AMalformedPolicyInTheEnvironmentLeavesTheProgramAlone) {
+  const ProcessResult result =
+      run_process({"/usr/bin/env", "TCPKA_POLICY=idle=forever", "LD_PRELOAD=" PRELOAD_LIBRARY,
+                   SOCKET_PROBE, "connection"},
+                  10s);
+  EXPECT_EQ(result.exit_code, 0);
+  EXPECT_NE(result.out.find("client keepalive=0"), std::string::npos) << result.out;
+  EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << result.err;
+  EXPECT_EQ(result.err.rfind("tcpka-preload: TCPKA_POLICY:", 0), 0u) << result.err;
+}
+
+// libkeepalive's variables work as they do with libkeepalive; TCPKA_POLICY's fields win.
+TEST(Exec, ReadsLibkeepalivesVariables) {
+  const ProcessResult alone =
+      run_process({"/usr/bin/env", "KEEPIDLE=11", "KEEPINTVL=4", "KEEPCNT=2",
+                   "LD_PRELOAD=" PRELOAD_LIBRARY, SOCKET_PROBE, "plain"},
+                  10s);
+  EXPECT_EQ(alone.out, "exec'd child keepalive=1 idle=11 intvl=4 cnt=2 ut=0\n") << alone.err;
+  const ProcessResult mixed =
+      run_process({"/usr/bin/env", "KEEPIDLE=11", "KEEPCNT=2", "TCPKA_POLICY=idle=7s",
+                   "LD_PRELOAD=" PRELOAD_LIBRARY, SOCKET_PROBE, "plain"},
+                  10s);
+  EXPECT_NE(mixed.out.find("keepalive=1 idle=7"), std::string::npos) << mixed.out;
+  EXPECT_NE(mixed.out.find("cnt=2"), std::string::npos) << mixed.out;
+  const ProcessResult off = run_process(
+      {"/usr/bin/env", "KEEPALIVE=off", "LD_PRELOAD=" PRELOAD_LIBRARY, SOCKET_PROBE, "plain"}, 10s);
+  EXPECT_NE(off.out.find("keepalive=0"), std::string::npos) << off.out;
+}
+
+TEST(Exec, KeepsOtherPreloadedLibraries) {
+  // libc's own libSegFault-like choice is not there on Debian 12; any library will do.
+  const ProcessResult result = run_process({"/usr/bin/env", "LD_PRELOAD=libm.so.6", TCPKA_BINARY,
+                                            "exec", "--policy", kPolicy, "--", "/usr/bin/env"},
+                                           10s);
+  EXPECT_NE(result.out.find("LD_PRELOAD=" PRELOAD_LIBRARY ":libm.so.6"), std::string::npos)
+      << result.out;
+}
+
+TEST(Exec, CheckShowsWhatTheKernelHas) {
+  const ProcessResult result =
+      run_exec({"--policy", kPolicy, "--check", "300ms"},
+               {"python3", "-c",
+                "import socket,time\n"
+                "l=socket.socket(); l.bind(('127.0.0.1',0)); l.listen()\n"
+                "c=socket.create_connection(l.getsockname()); a,_=l.accept(); time.sleep(1)"});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_NE(result.err.find("3 TCP socket(s)"), std::string::npos) << result.err;
+  EXPECT_EQ(std::count(result.err.begin(), result.err.end(), 'E') > 0, true);
+  EXPECT_NE(result.err.find("armed, next probe in"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("0 without keepalive"), std::string::npos) << result.err;
+}
+
+TEST(Exec, BadInputGetsOneLineAndExitTwo) {
+  for (const auto& arguments : std::vector<std::vector<std::string>>{
+           {"--policy", "idle=0.5s"},
+           {"--user-timeout", "30000"},
+           {"--listen-only", "--connect-only"},
+           {"--check", "soon"},
+       }) {
+    const ProcessResult result = run_exec(arguments, {"/bin/true"});
+    EXPECT_EQ(result.exit_code, 2) << arguments[0] << ": " << result.err;
+    EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << result.err;
+  }
+  const ProcessResult missing = run_exec({}, {"/nonexistent/program"});
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.err.find("cannot run /nonexistent/program"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace tcpka::testing
