@@ -149,10 +149,12 @@ TEST(Exec, ReadsLibkeepalivesVariables) {
 }
 
 TEST(Exec, KeepsOtherPreloadedLibraries) {
-  // libc's own libSegFault-like choice is not there on Debian 12; any library will do.
-  const ProcessResult result = run_process({"/usr/bin/env", "LD_PRELOAD=libm.so.6", TCPKA_BINARY,
-                                            "exec", "--policy", kPolicy, "--", "/usr/bin/env"},
-                                           10s);
+  // Any library will do; libm is everywhere. (The ASan build's tcpka refuses a library
+  // preloaded ahead of its runtime unless told not to check.)
+  const ProcessResult result =
+      run_process({"/usr/bin/env", "LD_PRELOAD=libm.so.6", "ASAN_OPTIONS=verify_asan_link_order=0",
+                   TCPKA_BINARY, "exec", "--policy", kPolicy, "--", "/usr/bin/env"},
+                  10s);
   EXPECT_NE(result.out.find("LD_PRELOAD=" PRELOAD_LIBRARY ":libm.so.6"), std::string::npos)
       << result.out;
 }
@@ -166,7 +168,6 @@ TEST(Exec, CheckShowsWhatTheKernelHas) {
                 "c=socket.create_connection(l.getsockname()); a,_=l.accept(); time.sleep(1)"});
   EXPECT_EQ(result.exit_code, 0) << result.err;
   EXPECT_NE(result.err.find("3 TCP socket(s)"), std::string::npos) << result.err;
-  EXPECT_EQ(std::count(result.err.begin(), result.err.end(), 'E') > 0, true);
   EXPECT_NE(result.err.find("armed, next probe in"), std::string::npos) << result.err;
   EXPECT_NE(result.err.find("0 without keepalive"), std::string::npos) << result.err;
 }
