@@ -225,8 +225,9 @@ std::map<std::string, nlohmann::json> black_box_run(const std::string& server_ar
 }
 
 TEST_F(Lab, BlackBoxAServerWithoutKeepaliveKeepsACrashedClient) {
-  auto measured = black_box_run("", {"host-crash-idle", "process-exit"});
+  auto measured = black_box_run("", {"host-crash-idle", "process-exit", "host-crash-busy"});
   EXPECT_EQ(measured["host-crash-idle"]["kind"], "still_open") << measured["host-crash-idle"];
+  EXPECT_EQ(measured["host-crash-busy"]["kind"], "still_open") << measured["host-crash-busy"];
   EXPECT_EQ(measured["process-exit"]["kind"], "dropped") << measured["process-exit"];
 }
 
@@ -239,6 +240,40 @@ TEST_F(Lab, BlackBoxAServerWithKeepaliveDropsACrashedClient) {
   EXPECT_LE(crash["after_ms"].get<int>(), 5'675) << crash;
   EXPECT_EQ(crash["probes"], 3) << crash;
   EXPECT_EQ(measured["host-reboot"]["kind"], "dropped") << measured["host-reboot"];
+}
+
+// The same keepalive-less server under `tcpka exec` drops a crashed client: the shim
+// reaches its accepted sockets, and the kernel's probes do the rest.
+TEST_F(Lab, BlackBoxTcpkaExecGivesAServerKeepalive) {
+  std::vector<std::string> argv = {TCPKA_BINARY,
+                                   "lab",
+                                   "--json",
+                                   "--cap",
+                                   "8s",
+                                   "--only",
+                                   "host-crash-idle",
+                                   "--only",
+                                   "host-crash-busy",
+                                   "--target",
+                                   std::string(TCPKA_BINARY) +
+                                       " exec --policy idle=2s,intvl=1s,cnt=3,ut=auto -- python3 " +
+                                       TCPKA_TEST_DATA "/echo_server.py {port}"};
+  auto lab = SpawnedProcess::start(argv);
+  EXPECT_EQ(lab.wait_exit(kLabLimit), 0) << lab.error_output();
+  const auto report = nlohmann::json::parse(joined(lab.lines()), nullptr, false);
+  ASSERT_FALSE(report.is_discarded()) << joined(lab.lines()) << lab.error_output();
+  ASSERT_EQ(report["scenarios"].size(), 2u);
+  const auto& idle = report["scenarios"][0]["measured"];
+  ASSERT_EQ(idle["kind"], "dropped") << idle;
+  EXPECT_GE(idle["after_ms"].get<int>(), 5'000) << idle;
+  EXPECT_LE(idle["after_ms"].get<int>(), 5'675) << idle;
+  EXPECT_EQ(idle["note"], "keepalive armed") << idle;
+  // Its echo in flight to the crashed client: the user timeout (5 s, ut=auto) ends it,
+  // counted from the first retransmission (the model's 5.206..6.129 s from the send).
+  const auto& busy = report["scenarios"][1]["measured"];
+  ASSERT_EQ(busy["kind"], "dropped") << busy;
+  EXPECT_GE(busy["after_ms"].get<int>(), 5'000) << busy;
+  EXPECT_LE(busy["after_ms"].get<int>(), 6'129) << busy;
 }
 
 // Without root the lab enters a user namespace first; where the kernel refuses one, it

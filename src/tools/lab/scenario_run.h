@@ -83,6 +83,7 @@ class Run {
   Result<void> prepare_activity();
   Result<Expectation> expect();
   Result<void> break_peer();
+  Result<void> crash_with_echo_in_flight();
   Result<void> heal();
   Result<Measurement> watch(const Expectation& expected);
   Measurement ended(Millis after, std::error_code error, bool end_of_file);

@@ -4,6 +4,8 @@
 #include <signal.h>
 #include <sys/socket.h>
 
+#include <thread>
+
 #include "lab/scenario_run.h"
 #include "net/listener.h"
 #include "tcpka/close_cause.h"
@@ -11,7 +13,25 @@
 
 namespace tcpka::tools::lab::detail {
 
+// Black-box mode, data in flight: the client's last request crosses the router just
+// before its host vanishes, so that the server's echo of it never arrives: the server
+// has unacknowledged data, as a server sending to a host that crashed has.
+Result<void> Run::crash_with_echo_in_flight() {
+  const std::string link = Topology::router_link(Host::client);
+  net::Firewall& firewall = topology_->firewall();
+  auto cut_return_path =
+      firewall.run(fmt::format("add rule {} fault oifname \"{}\" drop\n", kRouterTable, link));
+  if (!cut_return_path) return cut_return_path;
+  failure_ = first_send_ = Moment::now();
+  if (auto sent = send_bytes(peer_.get(), 100); !sent) return sent;
+  std::this_thread::sleep_for(kTargetSettle);  // the request reaches the server
+  return firewall.run(fmt::format("add rule {} fault iifname \"{}\" drop\n", kRouterTable, link));
+}
+
 Result<void> Run::break_peer() {
+  if (!spec_.target.empty() && spec_.activity == Activity::sending) {
+    return crash_with_echo_in_flight();
+  }
   const Host peer = peer_of(spec_.detector);
   const std::string link = Topology::router_link(peer);
   net::Firewall& firewall = topology_->firewall();
@@ -78,7 +98,8 @@ const Moment& Run::origin_moment(Origin origin) const {
 
 Result<Measurement> Run::watch(const Expectation& expected) {
   if (expected.kind == Expectation::observe) {
-    reference_ = spec_.fault == Fault::kill_process || spec_.fault == Fault::stop_process
+    reference_ = spec_.activity == Activity::sending ? first_send_
+                 : spec_.fault == Fault::kill_process || spec_.fault == Fault::stop_process
                      ? failure_
                      : last_segment_;
     return watch_target();
