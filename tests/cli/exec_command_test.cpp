@@ -93,6 +93,32 @@ TEST(Exec, TheProgramsOwnSettingWinsUnlessOverridden) {
       << overridden.out;
 }
 
+// A socket made by a constructor, before main(): the shim's own constructor ran first
+// (a preloaded library is initialised before the program), and nothing deadlocks.
+TEST(Exec, ASocketFromAConstructorIsCovered) {
+  const ProcessResult result = run_exec(
+      {"--policy", kPolicy}, {"/usr/bin/env", "SOCKET_PROBE_EARLY=1", SOCKET_PROBE, "constructor"});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(result.out, std::string("constructor ") + kCovered + "\n");
+}
+
+TEST(Exec, ErrnoIsWhatTheRealCallLeft) {
+  const ProcessResult without = run_process({SOCKET_PROBE, "errno"}, 10s);
+  const ProcessResult with = run_exec({"--policy", kPolicy}, {SOCKET_PROBE, "errno"});
+  EXPECT_NE(without.out.find("refused: -1 Connection refused"), std::string::npos);
+  EXPECT_EQ(with.out, without.out);
+}
+
+TEST(Exec, TheHooksDoNotAllocate) {
+  // The probe counts every malloc and calloc of the process; logging included.
+  for (const bool verbose : {false, true}) {
+    std::vector<std::string> arguments = {"--policy", kPolicy};
+    if (verbose) arguments.push_back("-v");
+    const ProcessResult result = run_exec(arguments, {SOCKET_PROBE, "allocations"});
+    EXPECT_EQ(result.out, "allocations during 100 sockets: 0\n") << "verbose " << verbose;
+  }
+}
+
 TEST(Exec, UdpIsLeftAlone) {
   const ProcessResult result = run_exec({"--policy", kPolicy}, {SOCKET_PROBE, "udp"});
   EXPECT_EQ(result.out, "udp keepalive=0\n");

@@ -10,11 +10,35 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
+// Every allocation the process makes, counted: the shim's hooks must make none.
+extern "C" void* __libc_malloc(std::size_t size);
+extern "C" void* __libc_calloc(std::size_t count, std::size_t size);
+static std::size_t allocations = 0;
+extern "C" void* malloc(std::size_t size) {
+  ++allocations;
+  return __libc_malloc(size);
+}
+extern "C" void* calloc(std::size_t count, std::size_t size) {
+  ++allocations;
+  return __libc_calloc(count, size);
+}
+
 namespace {
+
+// A socket made before main(), by a constructor, as some libraries do (when asked: the
+// other modes count their sockets).
+int constructor_socket = -1;
+__attribute__((constructor)) void make_socket_early() {
+  if (std::getenv("SOCKET_PROBE_EARLY") != nullptr) {
+    constructor_socket = socket(AF_INET, SOCK_STREAM, 0);
+  }
+}
 
 int option(int fd, int level, int name) {
   int value = -1;
@@ -103,6 +127,33 @@ int main(int argc, char** argv) {
       _exit(127);
     }
     waitpid(child, nullptr, 0);
+  } else if (std::strcmp(mode, "constructor") == 0) {
+    report("constructor", constructor_socket);
+  } else if (std::strcmp(mode, "errno") == 0) {
+    // The hooks leave errno as the real call set it.
+    errno = 0;
+    const int bad = socket(AF_INET, SOCK_STREAM, 12345);
+    std::printf("bad protocol: %d %s\n", bad, std::strerror(errno));
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in nowhere{};
+    nowhere.sin_family = AF_INET;
+    nowhere.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    nowhere.sin_port = htons(1);  // nothing listens on port 1 here
+    const int connected = connect(fd, reinterpret_cast<sockaddr*>(&nowhere), sizeof(nowhere));
+    std::printf("refused: %d %s\n", connected, std::strerror(errno));
+  } else if (std::strcmp(mode, "allocations") == 0) {
+    const int warm = socket(AF_INET, SOCK_STREAM, 0);  // lazy binding resolved here
+    close(warm);
+    const std::size_t before = allocations;
+    for (int i = 0; i < 100; ++i) {
+      const int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      const int on = 1;
+      setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
+      listen(fd, 1);
+      close(fd);
+    }
+    const std::size_t during = allocations - before;
+    std::printf("allocations during 100 sockets: %zu\n", during);
   } else if (std::strcmp(mode, "plain") == 0) {
     report("exec'd child", socket(AF_INET, SOCK_STREAM, 0));
   } else {
