@@ -146,8 +146,8 @@ __attribute__((constructor)) void load() {
                   "; sockets are left as the program makes them");
     return;
   }
-  static const ShimConfig kept = std::move(*loaded);
-  config = &kept;
+  static const ShimConfig kLoaded = std::move(*loaded);
+  config = &kLoaded;
   if (config->debug) log.open(config->log_path.empty() ? nullptr : config->log_path.c_str());
   if (!marks.create()) {
     ShimLog::warn("tcpka-preload: cannot map its socket table; sockets are left alone");

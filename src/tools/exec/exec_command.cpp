@@ -55,7 +55,7 @@ Result<std::string> find_library() {
 std::string preload_list(const std::string& library) {
   const char* existing = ::getenv("LD_PRELOAD");
   if (existing == nullptr || *existing == '\0') return library;
-  const std::string current = existing;
+  std::string current = existing;
   if (current.find(library) != std::string::npos) return current;
   return library + ":" + current;
 }
@@ -81,15 +81,22 @@ Result<std::vector<std::pair<std::string, std::string>>> shim_environment(const 
   return environment;
 }
 
+// execvp's argument vector; points into `command`.
+std::vector<char*> c_arguments(const std::vector<std::string>& command) {
+  std::vector<char*> argv;
+  argv.reserve(command.size() + 1);
+  for (const std::string& arg : command)
+    argv.push_back(const_cast<char*>(arg.c_str()));
+  argv.push_back(nullptr);
+  return argv;
+}
+
 // With --check: start the program, list its sockets after the delay, then wait for it.
 int run_and_check(const std::vector<std::string>& command, Millis delay) {
   const pid_t child = ::fork();
   if (child < 0) return fail(kName, "fork failed", kExitMissingCapability);
   if (child == 0) {
-    std::vector<char*> argv;
-    for (const std::string& arg : command)
-      argv.push_back(const_cast<char*>(arg.c_str()));
-    argv.push_back(nullptr);
+    std::vector<char*> argv = c_arguments(command);
     ::execvp(argv[0], argv.data());
     fmt::print(stderr, "tcpka exec: cannot run {}: {}\n", command[0],
                std::generic_category().message(errno));
@@ -126,10 +133,7 @@ int run(const Options& options) {
   ::setenv("LD_PRELOAD", preload_list(*library).c_str(), 1);
 
   if (check) return run_and_check(options.command, *check);
-  std::vector<char*> argv;
-  for (const std::string& arg : options.command)
-    argv.push_back(const_cast<char*>(arg.c_str()));
-  argv.push_back(nullptr);
+  std::vector<char*> argv = c_arguments(options.command);
   ::execvp(argv[0], argv.data());
   return fail(kName,
               "cannot run " + options.command[0] + ": " + std::generic_category().message(errno),
