@@ -3,8 +3,11 @@
 // policies; checked from inside (getsockopt, printed by the program) and from outside
 // (sock_diag, through --check).
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -141,6 +144,19 @@ TEST(Exec, VerboseSaysWhatItTouched) {
   const ProcessResult tcp = run_exec({"--policy", kPolicy, "-v"}, {SOCKET_PROBE, "threads"});
   EXPECT_EQ(std::count(tcp.err.begin(), tcp.err.end(), '\n'), 8) << tcp.err;
   EXPECT_NE(tcp.err.find("socket(): policy set"), std::string::npos) << tcp.err;
+
+  char path[] = "/tmp/tcpka-exec-log-XXXXXX";
+  const int fd = ::mkstemp(path);
+  ASSERT_GE(fd, 0);
+  ::close(fd);
+  const ProcessResult to_file =
+      run_exec({"--policy", kPolicy, "--verbose-log", path}, {SOCKET_PROBE, "threads"});
+  std::ifstream file(path);
+  const std::string logged((std::istreambuf_iterator<char>(file)),
+                           std::istreambuf_iterator<char>());
+  std::filesystem::remove(path);
+  EXPECT_TRUE(to_file.err.empty()) << to_file.err;
+  EXPECT_EQ(std::count(logged.begin(), logged.end(), '\n'), 8) << logged;
 }
 
 // The shim never breaks its host: a malformed policy in the environment gets one
