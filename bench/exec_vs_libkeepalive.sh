@@ -27,6 +27,18 @@ for s in json.load(sys.stdin)["scenarios"]:
 ' "$name"
 }
 
+# First what each sets, on the same programs: the C probe in each of its modes and Python.
+probe=build/tests/socket_probe
+echo "| program | libkeepalive (KEEPIDLE=7 KEEPINTVL=3 KEEPCNT=4) | tcpka exec idle=7s,intvl=3s,cnt=4,ut=auto |"
+echo "|---|---|---|"
+for mode in connection ipv6 threads fork-exec own-keepalive-off udp python; do
+  if [ "$mode" = python ]; then command=(python3 tests/data/socket_probe.py); else command=("$probe" "$mode"); fi
+  ka=$(KEEPIDLE=7 KEEPINTVL=3 KEEPCNT=4 LD_PRELOAD=$libkeepalive "${command[@]}" | sort -u | paste -sd';')
+  tc=$(build/tcpka exec --policy idle=7s,intvl=3s,cnt=4,ut=auto -- "${command[@]}" | sort -u | paste -sd';')
+  echo "| $mode | $ka | $tc |"
+done
+echo
+
 echo "| scenario | server | what it did with the dead client |"
 echo "|---|---|---|"
 {
