@@ -16,6 +16,7 @@
 
 #include "lab/peer_process.h"
 #include "support/private_netns.h"
+#include "support/process_tree.h"
 #include "support/spawned_process.h"
 
 namespace tcpka::testing {
@@ -32,72 +33,6 @@ std::string joined(const std::vector<std::string>& lines) {
   for (const std::string& line : lines)
     text += line + "\n";
   return text;
-}
-
-// The inode behind a /proc link such as "net:[4026532000]", or 0.
-ino_t namespace_inode(const fs::path& link) {
-  std::error_code error;
-  const std::string target = fs::read_symlink(link, error).string();
-  if (error || target.rfind("net:[", 0) != 0) return 0;
-  return std::stoul(target.substr(5));
-}
-
-// The network namespaces `pid` holds: those its threads are in, and those its
-// descriptors refer to.
-std::set<ino_t> namespaces_held_by(pid_t pid) {
-  std::set<ino_t> held;
-  const fs::path proc = "/proc/" + std::to_string(pid);
-  std::error_code error;
-  for (const auto& task : fs::directory_iterator(proc / "task", error)) {
-    if (ino_t ino = namespace_inode(task.path() / "ns" / "net")) held.insert(ino);
-  }
-  for (const auto& fd : fs::directory_iterator(proc / "fd", error)) {
-    if (ino_t ino = namespace_inode(fd.path())) held.insert(ino);
-  }
-  return held;
-}
-
-std::vector<pid_t> all_pids() {
-  std::vector<pid_t> pids;
-  for (const auto& entry : fs::directory_iterator("/proc")) {
-    const std::string name = entry.path().filename();
-    if (!name.empty() && std::all_of(name.begin(), name.end(), ::isdigit)) {
-      pids.push_back(std::stoi(name));
-    }
-  }
-  return pids;
-}
-
-pid_t parent_of(pid_t pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  std::getline(stat, line);
-  const auto after_name = line.rfind(')');
-  if (after_name == std::string::npos) return 0;
-  std::istringstream rest(line.substr(after_name + 2));
-  char state = 0;
-  pid_t parent = 0;
-  rest >> state >> parent;
-  return parent;
-}
-
-std::vector<pid_t> children_of(pid_t pid) {
-  std::vector<pid_t> children;
-  for (pid_t candidate : all_pids()) {
-    if (parent_of(candidate) == pid) children.push_back(candidate);
-  }
-  return children;
-}
-
-bool alive(pid_t pid) {
-  return ::kill(pid, 0) == 0;
-}
-
-std::set<std::string> host_links() {
-  std::set<std::string> names;
-  for (const auto& entry : fs::directory_iterator("/sys/class/net"))
-    names.insert(entry.path().filename());
-  return names;
 }
 
 class Lab : public ::testing::Test {
@@ -117,49 +52,6 @@ TEST_F(Lab, TheDefaultMatrixMeasuresWhatTheModelPredicts) {
     EXPECT_TRUE(scenario["pass"].get<bool>()) << scenario.dump(2);
   }
   EXPECT_EQ(code, 0) << lab.error_output();
-}
-
-TEST_F(Lab, KilledMidRunItLeavesNoNamespaceLinkOrProcess) {
-  const std::set<std::string> links_before = host_links();
-  auto lab = SpawnedProcess::start(
-      {TCPKA_BINARY, "lab", "--only", "peer-hung", "--only", "host-crash-idle"});
-  // Wait until the scenarios are under way: namespaces made, peers started.
-  std::set<ino_t> held;
-  std::vector<pid_t> peers;
-  for (int i = 0; i < 50 && (held.size() < 12 || peers.empty()); ++i) {
-    std::this_thread::sleep_for(100ms);
-    held = namespaces_held_by(lab.pid());
-    peers = children_of(lab.pid());
-  }
-  // Four scenarios of three hosts each, plus the lab's own namespace.
-  ASSERT_GE(held.size(), 12u) << "the lab never got going: " << lab.error_output();
-  ASSERT_FALSE(peers.empty()) << "peer-hung has a peer process";
-  for (pid_t peer : peers) {
-    const std::set<ino_t> theirs = namespaces_held_by(peer);
-    held.insert(theirs.begin(), theirs.end());
-  }
-
-  lab.signal(SIGKILL);
-  EXPECT_FALSE(lab.wait_exit(5s).has_value()) << "it died of the signal";
-
-  // The peers die with it (PR_SET_PDEATHSIG), and nothing holds its namespaces.
-  std::set<ino_t> still_held;
-  for (int i = 0; i < 40; ++i) {
-    still_held.clear();
-    for (pid_t pid : all_pids()) {
-      for (ino_t ino : namespaces_held_by(pid)) {
-        if (held.contains(ino)) still_held.insert(ino);
-      }
-    }
-    const bool peers_gone =
-        std::none_of(peers.begin(), peers.end(), [](pid_t pid) { return alive(pid); });
-    if (still_held.empty() && peers_gone) break;
-    std::this_thread::sleep_for(50ms);
-  }
-  EXPECT_TRUE(still_held.empty()) << still_held.size() << " of the lab's namespaces live on";
-  for (pid_t peer : peers)
-    EXPECT_FALSE(alive(peer)) << "peer process " << peer << " outlived the lab";
-  EXPECT_EQ(host_links(), links_before) << "the lab left a link in the host's namespace";
 }
 
 TEST_F(Lab, WritesAReportPage) {
