@@ -1,16 +1,20 @@
 // `tcpka serve` run as a user runs it, with real clients on loopback.
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -39,11 +43,16 @@ Server start_server(const std::vector<std::string>& args, SpawnedProcess::Option
 // test, it never hangs one.
 constexpr timeval kSocketTimeout{5, 0};
 
+// Bounds every blocking call on `fd`: SO_SNDTIMEO bounds connect() too. (Async-signal
+// safe: a forked child may call it.)
+bool bound_blocking_calls(int fd) {
+  return ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &kSocketTimeout, sizeof(kSocketTimeout)) == 0 &&
+         ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &kSocketTimeout, sizeof(kSocketTimeout)) == 0;
+}
+
 net::UniqueFd connect_to(int port, const char* source = nullptr) {
   net::UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  // SO_SNDTIMEO bounds connect() too.
-  ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &kSocketTimeout, sizeof(kSocketTimeout));
-  ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &kSocketTimeout, sizeof(kSocketTimeout));
+  if (!fd || !bound_blocking_calls(fd.get())) throw std::runtime_error("socket");
   if (source != nullptr) {
     net::SocketAddress from = loopback_address(AF_INET, 0);
     ::inet_pton(AF_INET, source, &reinterpret_cast<sockaddr_in*>(&from.storage)->sin_addr);
@@ -82,12 +91,16 @@ nlohmann::json stop_and_summarize(Server& server) {
 }
 
 // Sends `out` and reads as much back, interleaving so that neither side's buffers stall.
+// Gives up after 10 s in all (a server that echoes a byte now and then cannot stretch it).
 std::string exchange(int fd, const std::string& out, std::size_t chunk) {
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
   std::string in;
   std::size_t sent = 0;
   while (in.size() < out.size()) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
     pollfd ready{fd, static_cast<short>(POLLIN | (sent < out.size() ? POLLOUT : 0)), 0};
-    if (::poll(&ready, 1, 10'000) <= 0) break;
+    if (left.count() <= 0 || ::poll(&ready, 1, static_cast<int>(left.count())) <= 0) break;
     if ((ready.revents & POLLOUT) != 0) {
       const ssize_t n = ::send(fd, out.data() + sent, std::min(chunk, out.size() - sent),
                                MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -117,16 +130,27 @@ std::pair<Server, int> start_server_with_metrics(std::vector<std::string> args) 
   return {Server{std::move(process), address, port_of(address)}, metrics_port};
 }
 
-// GET /metrics: the status line, and every sample as "name{labels}" -> value.
+// GET /metrics: the status line, and every sample as "name{labels}" -> value. The reply
+// is read until the server closes, for 10 s at most.
 std::pair<std::string, std::map<std::string, double>> scrape(int metrics_port) {
   net::UniqueFd scraper = connect_to(metrics_port);
   const std::string request = "GET /metrics HTTP/1.1\r\nHost: test\r\n\r\n";
-  ::send(scraper.get(), request.data(), request.size(), MSG_NOSIGNAL);
+  if (::send(scraper.get(), request.data(), request.size(), MSG_NOSIGNAL) !=
+      static_cast<ssize_t>(request.size())) {
+    return {"(request not sent)", {}};
+  }
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
   std::string reply;
   char buffer[4096];
-  ssize_t n = 0;
-  while ((n = ::recv(scraper.get(), buffer, sizeof(buffer), 0)) > 0)
+  while (true) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    pollfd readable{scraper.get(), POLLIN, 0};
+    if (left.count() <= 0 || ::poll(&readable, 1, static_cast<int>(left.count())) <= 0) break;
+    const ssize_t n = ::recv(scraper.get(), buffer, sizeof(buffer), MSG_DONTWAIT);
+    if (n <= 0) break;
     reply.append(buffer, static_cast<std::size_t>(n));
+  }
   std::map<std::string, double> samples;
   const auto body = reply.find("\r\n\r\n");
   std::istringstream lines(body == std::string::npos ? "" : reply.substr(body + 4));
@@ -163,27 +187,37 @@ TEST(Serve, EchoesByteByByteAndMegabytes) {
   EXPECT_EQ(events[0]["bytes_out"], small.size() + big.size());
 }
 
+// Each worker has its own listener on the port (SO_REUSEPORT); the per-worker counters
+// in --metrics tell which worker accepted what.
 TEST(Serve, EchoesOnEveryThread) {
-  auto [server, metrics_port] = start_server_with_metrics({"--threads", "3"});
-  // SO_REUSEPORT spreads connections by a hash of their addresses: with 64 of them,
-  // a worker left without any would take odds of about (2/3)^64.
+  constexpr int kWorkers = 3;
+  auto [server, metrics_port] = start_server_with_metrics({"--threads", std::to_string(kWorkers)});
+  // The kernel picks a listener by a hash of each connection's addresses, and every
+  // client here has its own source port: 64 of them all landing on one worker would take
+  // odds of 3 * (1/3)^64.
   std::vector<net::UniqueFd> clients;
   for (int i = 0; i < 64; ++i)
     clients.push_back(connect_to(server.port));
   for (auto& client : clients)
     EXPECT_EQ(exchange(client.get(), "ping", 4), "ping");
-  const auto samples = scrape(metrics_port).second;
+  const auto [status, samples] = scrape(metrics_port);
+  ASSERT_EQ(status, "HTTP/1.1 200 OK");
+  const std::string prefix = "tcpka_worker_connections_accepted_total{";
+  const auto per_worker = std::count_if(samples.begin(), samples.end(), [&](const auto& sample) {
+    return sample.first.rfind(prefix, 0) == 0;
+  });
+  EXPECT_EQ(per_worker, kWorkers) << "one line per worker";
   double accepted = 0;
   int busy_workers = 0;
-  for (int worker = 0; worker < 3; ++worker) {
-    const std::string name =
-        "tcpka_worker_connections_accepted_total{worker=\"" + std::to_string(worker) + "\"}";
+  for (int worker = 0; worker < kWorkers; ++worker) {
+    const std::string name = prefix + "worker=\"" + std::to_string(worker) + "\"}";
     ASSERT_TRUE(samples.contains(name)) << name;
     accepted += samples.at(name);
     if (samples.at(name) > 0) ++busy_workers;
   }
   EXPECT_EQ(accepted, 64);
-  EXPECT_GE(busy_workers, 2) << "the workers do not share the port";
+  EXPECT_EQ(accepted, samples.at("tcpka_connections_accepted_total"));
+  EXPECT_GE(busy_workers, 2) << "one worker accepted everything: the others do not listen";
   clients.clear();
   EXPECT_EQ(close_events(server, 64).size(), 64u);
   EXPECT_EQ(stop_and_summarize(server)["accepted"], 64);
@@ -194,15 +228,20 @@ TEST(Serve, AKilledClientIsPeerClosedWithinASecond) {
   // The child tells through a pipe once serve has echoed its byte: then the connection
   // exists for certain, and the clock starts at the kill.
   int ready[2];
-  ASSERT_EQ(::pipe(ready), 0);
+  ASSERT_EQ(::pipe2(ready, O_CLOEXEC), 0);
+  const net::SocketAddress to = loopback_address(AF_INET, server.port);
+  const pid_t parent = ::getpid();
   const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
   if (child == 0) {
+    // Async-signal-safe calls only. It dies with the test, and its calls time out.
     ::close(ready[0]);
-    const net::SocketAddress to = loopback_address(AF_INET, server.port);
     const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
     char byte = 'k';
-    if (::connect(fd, to.get(), to.length) == 0 && ::send(fd, &byte, 1, 0) == 1 &&
-        ::recv(fd, &byte, 1, 0) == 1 && ::write(ready[1], &byte, 1) == 1) {
+    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) == 0 && ::getppid() == parent && fd >= 0 &&
+        bound_blocking_calls(fd) && ::connect(fd, to.get(), to.length) == 0 &&
+        ::send(fd, &byte, 1, 0) == 1 && ::recv(fd, &byte, 1, 0) == 1 &&
+        ::write(ready[1], &byte, 1) == 1) {
       ::pause();
     }
     ::_exit(1);
@@ -236,7 +275,8 @@ TEST(Serve, KeepaliveFindsASilentClient) {
   EXPECT_EQ(events[0]["cause"], "keepalive_timeout");
   EXPECT_EQ(events[0]["errno"], "ETIMEDOUT");
   EXPECT_EQ(events[0]["probes"], 2);
-  EXPECT_GE(events[0]["since_last_received_ms"].get<int>(), 3'000);
+  // idle + 2 probes = 3 s, which the kernel counts in jiffies (up to 10 ms each).
+  EXPECT_GE(events[0]["since_last_received_ms"].get<int>(), 3'000 - 20);
 }
 
 TEST(Serve, IdleConnectionsAreClosed) {
@@ -250,33 +290,108 @@ TEST(Serve, IdleConnectionsAreClosed) {
   EXPECT_EQ(::recv(quiet.get(), &byte, 1, 0), 0);  // the client sees the close
 }
 
-TEST(Serve, ASlowReaderIsClosedAndMemoryStaysBounded) {
-  Server server = start_server({"--max-buffer", "64KiB", "--slow-reader-grace", "4s"});
-  const std::uint64_t before = server.process.resident_bytes();
-  net::UniqueFd client = connect_to(server.port);
-  // Write without ever reading, until neither the server nor the kernel takes more;
-  // memory is measured while the slow reader is still connected (the grace is longer).
-  const std::string chunk(1 << 16, 'x');
-  std::uint64_t written = 0;
-  const auto deadline = std::chrono::steady_clock::now() + 2500ms;
-  while (std::chrono::steady_clock::now() < deadline) {
-    const ssize_t n = ::send(client.get(), chunk.data(), chunk.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+// The most a peer's data can sit in the kernel's buffers on one loopback connection:
+// the client's send and receive buffers and the server's, each at the largest size
+// autotuning or setsockopt may give it.
+std::uint64_t kernel_buffering_limit() {
+  const auto read_numbers = [](const char* path) {
+    std::ifstream file(path);
+    std::vector<std::uint64_t> numbers;
+    std::uint64_t number = 0;
+    while (file >> number)
+      numbers.push_back(number);
+    return numbers;
+  };
+  const auto tcp_rmem = read_numbers("/proc/sys/net/ipv4/tcp_rmem");
+  const auto tcp_wmem = read_numbers("/proc/sys/net/ipv4/tcp_wmem");
+  const auto rmem_max = read_numbers("/proc/sys/net/core/rmem_max");
+  const auto wmem_max = read_numbers("/proc/sys/net/core/wmem_max");
+  // Unreadable: assume generous buffers (the offer only grows with this).
+  const std::uint64_t receive = std::max(tcp_rmem.size() == 3 ? tcp_rmem[2] : 64u << 20,
+                                         rmem_max.size() == 1 ? 2 * rmem_max[0] : 64u << 20);
+  const std::uint64_t send = std::max(tcp_wmem.size() == 3 ? tcp_wmem[2] : 64u << 20,
+                                      wmem_max.size() == 1 ? 2 * wmem_max[0] : 64u << 20);
+  return 2 * (receive + send);
+}
+
+// Sends up to `offer` bytes on `fd` and never reads: stops when nothing more goes for
+// `stall` (the peer stopped taking it), when the connection fails, or at `limit`.
+// Returns the bytes sent.
+std::uint64_t push_without_reading(int fd, std::uint64_t offer, std::chrono::milliseconds stall,
+                                   std::chrono::milliseconds limit) {
+  static const std::string chunk(1 << 20, 'x');
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  std::uint64_t sent = 0;
+  while (sent < offer) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    pollfd writable{fd, POLLOUT, 0};
+    if (left.count() <= 0 ||
+        ::poll(&writable, 1, static_cast<int>(std::min(left, stall).count())) <= 0 ||
+        (writable.revents & (POLLERR | POLLHUP)) != 0) {
+      break;
+    }
+    const std::size_t size =
+        static_cast<std::size_t>(std::min<std::uint64_t>(chunk.size(), offer - sent));
+    const ssize_t n = ::send(fd, chunk.data(), size, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n > 0) {
-      written += static_cast<std::uint64_t>(n);
-    } else {
-      std::this_thread::sleep_for(10ms);
+      sent += static_cast<std::uint64_t>(n);
+    } else if (errno != EAGAIN && errno != EWOULDBLOCK) {
+      break;
     }
   }
-  const std::uint64_t during = server.process.resident_bytes();
-  server.process.read_output(10ms);
+  return sent;
+}
+
+// A client that sends and never reads must not make the server buffer what it sends:
+// measured while that slow reader is still connected (the grace outlasts the test).
+TEST(Serve, MemoryStaysBoundedWhileASlowReaderIsConnected) {
+  Server server = start_server({"--max-buffer", "64KiB", "--slow-reader-grace", "10s"});
+  const std::uint64_t before = server.process.resident_bytes();
+  ASSERT_GT(before, 0u) << "cannot read serve's VmRSS";
+  net::UniqueFd client = connect_to(server.port);
+  // Offered: far more than the kernel can hold. A server that buffers for its peer takes
+  // it all (loopback moves it in well under a second) and grows by tens of MiB; one that
+  // keeps to --max-buffer stops reading, the kernel's buffers fill, and sends stall.
+  const std::uint64_t offered =
+      std::max<std::uint64_t>(64u << 20, kernel_buffering_limit() + (32u << 20));
+  const std::uint64_t pushed = push_without_reading(client.get(), offered, 500ms, 5s);
+  // Its memory, at its largest over a second with the slow reader connected and stuck.
+  std::uint64_t peak = 0;
+  for (int sample = 0; sample < 10; ++sample) {
+    peak = std::max(peak, server.process.resident_bytes());
+    std::this_thread::sleep_for(100ms);
+  }
+  server.process.read_output(0ms);
   for (const std::string& line : server.process.lines())
     ASSERT_EQ(line.find("\"close\""), std::string::npos) << "closed before it was measured";
-  EXPECT_GT(written, 1u << 20);
-  EXPECT_LT(during - std::min(during, before), 8u << 20)
-      << "server memory grew with its peer's backlog";
+  EXPECT_GT(pushed, 64u << 10) << "nothing could be sent";
+  EXPECT_LT(pushed, offered) << "the server took everything its peer sent";
+  EXPECT_LT(peak - std::min(peak, before), 8u << 20)
+      << "server memory followed its peer's backlog: " << pushed << " bytes pushed, from " << before
+      << " to " << peak << " bytes resident";
+  // What the server itself counts as pending when the peer gives up stays within the bound.
+  client.reset();
+  const auto events = close_events(server, 1, 5s);
+  ASSERT_EQ(events.size(), 1u);
+  const auto pending =
+      events[0]["bytes_in"].get<std::int64_t>() - events[0]["bytes_out"].get<std::int64_t>();
+  EXPECT_LE(pending, 64 << 10);
+}
+
+// A peer that stays stuck for longer than the grace is closed as a slow reader.
+TEST(Serve, ASlowReaderIsClosed) {
+  Server server = start_server({"--max-buffer", "64KiB", "--slow-reader-grace", "300ms"});
+  net::UniqueFd client = connect_to(server.port);
+  // Sends until serve closes it (the failing send ends the push) or nothing goes.
+  push_without_reading(client.get(), 256u << 20, 2s, 5s);
   const auto events = close_events(server, 1, 5s);
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0]["cause"], "slow_reader");
+  const auto pending =
+      events[0]["bytes_in"].get<std::int64_t>() - events[0]["bytes_out"].get<std::int64_t>();
+  EXPECT_GT(pending, 0);
+  EXPECT_LE(pending, 64 << 10);
 }
 
 // The bound holds even below one read's size: what is pending when a slow reader is
@@ -284,13 +399,7 @@ TEST(Serve, ASlowReaderIsClosedAndMemoryStaysBounded) {
 TEST(Serve, ASmallMaxBufferIsABound) {
   Server server = start_server({"--max-buffer", "1KiB", "--slow-reader-grace", "200ms"});
   net::UniqueFd client = connect_to(server.port);
-  const std::string chunk(1 << 16, 'x');
-  const auto deadline = std::chrono::steady_clock::now() + 1500ms;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (::send(client.get(), chunk.data(), chunk.size(), MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
-      std::this_thread::sleep_for(10ms);
-    }
-  }
+  push_without_reading(client.get(), 256u << 20, 2s, 5s);
   const auto events = close_events(server, 1, 5s);
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0]["cause"], "slow_reader");
@@ -421,6 +530,7 @@ TEST(Serve, ListensOnSeveralAddressesIpv4AndIpv6) {
   for (const auto& [family, line] : {std::pair{AF_INET, *v4}, std::pair{AF_INET6, *v6}}) {
     const int port = port_of(nlohmann::json::parse(line)["address"]);
     net::UniqueFd client(::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    ASSERT_TRUE(client.valid() && bound_blocking_calls(client.get()));
     const net::SocketAddress to = loopback_address(family, port);
     ASSERT_EQ(::connect(client.get(), to.get(), to.length), 0);
     EXPECT_EQ(exchange(client.get(), "both", 4), "both");
@@ -467,6 +577,49 @@ TEST(Serve, APortInUseIsBadInput) {
   const auto result = run_process({TCPKA_BINARY, "serve", "--listen", address}, 10s);
   EXPECT_EQ(result.exit_code, 2);
   EXPECT_NE(result.err.find("Address already in use"), std::string::npos) << result.err;
+}
+
+// Whether process `pid` is gone: no longer there, or a zombie nobody reaped yet.
+bool gone(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string content((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  const std::size_t name_end = content.rfind(')');
+  return name_end == std::string::npos || content.size() < name_end + 3 ||
+         content[name_end + 2] == 'Z' || content[name_end + 2] == 'X';
+}
+
+// A test that crashes runs no destructor; the serve it started must go with it, not
+// stay behind holding a port. Here the "test" is a forked child that kills itself.
+TEST(Serve, DoesNotOutliveATestThatCrashes) {
+  int report[2];
+  ASSERT_EQ(::pipe2(report, O_CLOEXEC), 0);
+  const pid_t test = ::fork();
+  ASSERT_GE(test, 0);
+  if (test == 0) {
+    ::close(report[0]);
+    try {
+      Server doomed = start_server({});
+      const pid_t pid = doomed.process.pid();
+      if (::write(report[1], &pid, sizeof(pid)) == sizeof(pid)) ::kill(::getpid(), SIGKILL);
+    } catch (...) {
+    }
+    ::_exit(1);
+  }
+  ::close(report[1]);
+  pid_t serve = -1;
+  pollfd told{report[0], POLLIN, 0};
+  const bool started = ::poll(&told, 1, 15'000) == 1 &&
+                       ::read(report[0], &serve, sizeof(serve)) == sizeof(serve) && serve > 0;
+  ::close(report[0]);
+  ::kill(test, SIGKILL);  // it is dead already unless something went wrong
+  ::waitpid(test, nullptr, 0);
+  ASSERT_TRUE(started) << "the crashing test could not start serve";
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (!gone(serve) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(20ms);
+  const bool outlived = !gone(serve);
+  if (outlived) ::kill(serve, SIGKILL);  // not ours to reap: its parent is gone
+  EXPECT_FALSE(outlived) << "serve (pid " << serve << ") outlived the test that started it";
 }
 
 }  // namespace

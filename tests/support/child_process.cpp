@@ -3,7 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -11,8 +11,6 @@
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
-
-extern char** environ;
 
 namespace tcpka::testing {
 namespace {
@@ -40,25 +38,60 @@ ProcessResult run_process(const std::vector<std::string>& argv, std::chrono::mil
     ::close(out.write_end);
     throw;
   }
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, out.write_end, STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, err.write_end, STDERR_FILENO);
   std::vector<char*> args;
   args.reserve(argv.size() + 1);
   for (const std::string& arg : argv)
     args.push_back(const_cast<char*>(arg.c_str()));
   args.push_back(nullptr);
 
-  pid_t pid = -1;
-  const int spawned = ::posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
+  // fork and exec rather than posix_spawn, so that the child can ask to die with the
+  // test (even one that crashes); a close-on-exec pipe carries exec's errno back.
+  Pipe exec_error;
+  try {
+    exec_error = make_pipe();
+  } catch (...) {
+    for (const int fd : {out.read_end, out.write_end, err.read_end, err.write_end})
+      ::close(fd);
+    throw;
+  }
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    // Only async-signal-safe calls until exec. The parent check covers a parent that
+    // died before the request.
+    int error = 0;
+    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != parent) {
+      error = ECHILD;
+    } else if (::dup2(out.write_end, STDOUT_FILENO) < 0 ||
+               ::dup2(err.write_end, STDERR_FILENO) < 0) {
+      error = errno;
+    } else {
+      ::execv(args[0], args.data());
+      error = errno;
+    }
+    [[maybe_unused]] const ssize_t n = ::write(exec_error.write_end, &error, sizeof(error));
+    ::_exit(127);
+  }
+  const int fork_error = errno;
   ::close(out.write_end);
   ::close(err.write_end);
+  ::close(exec_error.write_end);
+  int spawned = pid < 0 ? fork_error : 0;
+  if (pid > 0) {
+    ssize_t n;
+    while ((n = ::read(exec_error.read_end, &spawned, sizeof(spawned))) < 0 && errno == EINTR) {
+    }
+    if (n != static_cast<ssize_t>(sizeof(spawned))) spawned = 0;  // closed by a good exec
+  }
+  ::close(exec_error.read_end);
   if (spawned != 0) {
+    if (pid > 0) {
+      while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+      }
+    }
     ::close(out.read_end);
     ::close(err.read_end);
-    throw std::runtime_error(std::string("posix_spawn: ") + std::strerror(spawned));
+    throw std::runtime_error(argv[0] + ": cannot run: " + std::strerror(spawned));
   }
 
   ProcessResult result;

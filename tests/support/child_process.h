@@ -15,7 +15,9 @@ struct ProcessResult {
 };
 
 // Runs argv[0] with its arguments, capturing stdout and stderr. A process still running
-// at `limit` is killed with SIGKILL; either way it is waited for before returning.
+// at `limit` is killed with SIGKILL; either way it is waited for before returning. It
+// also gets SIGKILL if the thread that started it dies (a test that crashes), so nothing
+// outlives the test. Throws when it cannot be started.
 ProcessResult run_process(const std::vector<std::string>& argv,
                           std::chrono::milliseconds limit = std::chrono::seconds(30));
 

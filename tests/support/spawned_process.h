@@ -1,6 +1,9 @@
 // A program started in the background for a test, with its output read as it comes.
 // It is always bounded: the destructor kills it with SIGKILL if it still runs, and
-// every path reaps it.
+// every path reaps it. A test that crashes (no destructor runs) takes it along: the
+// child asks for SIGKILL when the thread that started it dies (PR_SET_PDEATHSIG), so
+// start it from the thread that outlives it. (The kernel drops that request when the
+// child changes its credentials, e.g. through setpriv.)
 #pragma once
 
 #include <sys/types.h>
