@@ -94,7 +94,12 @@ Result<void> isolate_process_network() {
     }
   }
   if (::unshare(CLONE_NEWNET) != 0) {
-    return system_error(errno, "unshare(CLONE_NEWNET) (needs CAP_SYS_ADMIN)");
+    const int error = errno;
+    // Say what is missing, not only what failed.
+    const char* missing = error == EPERM    ? " (needs CAP_SYS_ADMIN)"
+                          : error == ENOSPC ? " (user.max_net_namespaces is used up)"
+                                            : "";
+    return system_error(error, std::string("cannot create a network namespace") + missing);
   }
   return {};
 }

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "lab/peer_process.h"
+#include "support/child_process.h"
 #include "support/private_netns.h"
 #include "support/process_tree.h"
 #include "support/spawned_process.h"
@@ -166,6 +167,23 @@ TEST_F(Lab, BlackBoxTcpkaExecGivesAServerKeepalive) {
   ASSERT_EQ(busy["kind"], "dropped") << busy;
   EXPECT_GE(busy["after_ms"].get<int>(), 5'000) << busy;
   EXPECT_LE(busy["after_ms"].get<int>(), 6'129) << busy;
+}
+
+// Where no network namespace can be made, the lab says what is missing and exits 3: here
+// inside a user namespace of the test's own whose namespace limits are set to zero (the
+// host's limits are not touched).
+TEST_F(Lab, WithoutNamespacesItExitsThreeAndSaysWhy) {
+  const ProcessResult result =
+      run_process({"/usr/bin/unshare", "--user", "--map-root-user", "/bin/sh", "-c",
+                   "echo 0 > /proc/sys/user/max_net_namespaces && "
+                   "echo 0 > /proc/sys/user/max_user_namespaces && "
+                   "exec " TCPKA_BINARY " lab --only process-exit"},
+                  30s);
+  EXPECT_EQ(result.exit_code, 3) << result.err;
+  EXPECT_EQ(result.err,
+            "tcpka lab: cannot create a network namespace (user.max_net_namespaces is used up): "
+            "No space left on device\n");
+  EXPECT_TRUE(result.out.empty()) << result.out;
 }
 
 // Without root the lab enters a user namespace first; where the kernel refuses one, it
