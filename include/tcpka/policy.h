@@ -77,6 +77,7 @@ struct PolicyLimits {
   Millis timing_granularity;  // idle and interval must be whole multiples of this
   int min_count, max_count;
   Millis max_user_timeout;
+  Millis user_timeout_granularity;  // the user timeout must be a whole multiple of this
   // The platform's names for the options, used in error messages.
   std::string_view idle_option, interval_option, count_option, user_timeout_option;
 };
@@ -84,6 +85,13 @@ struct PolicyLimits {
 // Linux: TCP_KEEPIDLE and TCP_KEEPINTVL 1..32767 s (MAX_TCP_KEEPIDLE, MAX_TCP_KEEPINTVL),
 // TCP_KEEPCNT 1..127 (MAX_TCP_KEEPCNT), TCP_USER_TIMEOUT 0..INT_MAX ms.
 extern const PolicyLimits kLinuxLimits;
+// Windows 10 1709 and later: TCP_KEEPIDLE and TCP_KEEPINTVL in seconds (SIO_KEEPALIVE_VALS
+// takes them as 32-bit milliseconds, hence the maximum), TCP_KEEPCNT 1..255, TCP_MAXRT
+// in whole seconds.
+extern const PolicyLimits kWindowsLimits;
+// macOS: TCP_KEEPALIVE (idle) and TCP_KEEPINTVL in seconds, kept by XNU as 32-bit
+// milliseconds; TCP_KEEPCNT; TCP_RXT_CONNDROPTIME in whole seconds for the user timeout.
+extern const PolicyLimits kDarwinLimits;
 
 // The limits of the platform this library was built for.
 const PolicyLimits& platform_limits();

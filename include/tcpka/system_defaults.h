@@ -10,8 +10,16 @@
 
 namespace tcpka {
 
+// Whose TCP implementation the defaults describe; the detection model follows its rules.
+enum class TcpStack {
+  linux_kernel,
+  windows,  // keepalive counts probes, never time; TCP_MAXRT bounds retransmissions only
+  darwin,   // XNU: keepalive counts probes; TCP_RXT_CONNDROPTIME bounds retransmissions
+};
+
 // Default-constructed, it holds a stock Linux kernel's values.
 struct SystemDefaults {
+  TcpStack stack = TcpStack::linux_kernel;
   Millis keepalive_time{7'200'000};   // net.ipv4.tcp_keepalive_time (idle)
   Millis keepalive_interval{75'000};  // net.ipv4.tcp_keepalive_intvl
   int keepalive_probes = 9;           // net.ipv4.tcp_keepalive_probes
@@ -26,14 +34,20 @@ struct SystemDefaults {
   // retries2 and user-timeout clocks that start with it) by up to one RTO.
   bool tail_loss_probe = true;
 
-  // Sysctls this kernel does not have; their fields hold the kernel's built-in constant.
+  // Sysctls (registry values on Windows) this system does not have; their fields hold the
+  // built-in or documented default.
   std::vector<std::string> not_present;
 
   bool operator==(const SystemDefaults&) const = default;
 };
 
-// Reads the defaults of the calling thread's network namespace (on Linux, from
-// /proc/sys/net/ipv4, which the kernel resolves per thread).
+// Reads the host's defaults: on Linux those of the calling thread's network namespace
+// (/proc/sys/net/ipv4, which the kernel resolves per thread); on Windows the registry's
+// Tcpip\Parameters; on macOS the net.inet.tcp sysctls.
 Result<SystemDefaults> read_system_defaults();
+
+// The stock defaults of a platform's TCP, as its documentation gives them: what
+// read_system_defaults() reports where nothing overrides them.
+SystemDefaults documented_defaults(TcpStack stack);
 
 }  // namespace tcpka

@@ -67,6 +67,25 @@ struct Context {
   Activity activity;
 
   bool user_timeout() const { return policy.user_timeout > Millis(0); }
+  // Linux's TCP_USER_TIMEOUT also ends an idle connection whose probes go unanswered;
+  // Windows' TCP_MAXRT and macOS' TCP_RXT_CONNDROPTIME bound retransmissions only.
+  bool user_timeout_ends_keepalive() const {
+    return user_timeout() && system.stack == TcpStack::linux_kernel;
+  }
+  // Linux bounds unacknowledged data by time (tcp_retries2 converted to a duration);
+  // Windows and macOS count the retransmissions themselves.
+  bool counts_retransmissions() const { return system.stack != TcpStack::linux_kernel; }
+  std::string_view user_timeout_option() const {
+    switch (system.stack) {
+      case TcpStack::linux_kernel:
+        break;
+      case TcpStack::windows:
+        return "TCP_MAXRT";
+      case TcpStack::darwin:
+        return "TCP_RXT_CONNDROPTIME";
+    }
+    return "TCP_USER_TIMEOUT";
+  }
   Millis with_slack(Millis bound) const {
     return bound + bound / 8 + std::max(path.rtt, Millis(0)) + Millis(50);
   }
@@ -109,11 +128,17 @@ Detection keepalive_unanswered(const Context& c) {
     if (c.user_timeout()) why += " (TCP_USER_TIMEOUT alone sends no probes)";
     return never(why);
   }
+  const Millis user_timeout = c.user_timeout_ends_keepalive() ? c.policy.user_timeout : Millis(0);
   const detail::Expiry expiry = detail::keepalive_expiry(
-      {c.policy.idle, c.policy.interval, c.policy.count, c.policy.user_timeout});
+      {c.policy.idle, c.policy.interval, c.policy.count, user_timeout});
   std::string why = "keepalive probes at " + format_seconds(c.policy.idle) + ", then every " +
                     format_seconds(c.policy.interval) + "; ";
-  if (c.user_timeout() && expiry.attempts != c.policy.count) {
+  if (c.user_timeout() && !c.user_timeout_ends_keepalive()) {
+    why += std::to_string(c.policy.count) + " unanswered probes end it at " +
+           format_seconds(c.policy.idle) + " + " + std::to_string(c.policy.count) + "*" +
+           format_seconds(c.policy.interval) + " (" + std::string(c.user_timeout_option()) +
+           " bounds retransmissions only)";
+  } else if (c.user_timeout() && expiry.attempts != c.policy.count) {
     why += "TCP_USER_TIMEOUT " + format_seconds(c.policy.user_timeout) +
            " overrides cnt=" + std::to_string(c.policy.count) +
            ": the first timer run after it ends the connection, after " +
@@ -136,9 +161,9 @@ Detection keepalive_unanswered(const Context& c) {
 
 // The time bound for unacknowledged data: the user timeout, or tcp_retries2's.
 Millis data_time_bound(const Context& c) {
-  return c.user_timeout() ? c.policy.user_timeout
-                          : detail::model_timeout(c.system.retries2, detail::kTcpRtoMinConstant,
-                                                  c.system.rto_max);
+  if (c.user_timeout()) return c.policy.user_timeout;
+  if (c.counts_retransmissions()) return Millis(std::int64_t{1} << 50);  // no time bound
+  return detail::model_timeout(c.system.retries2, detail::kTcpRtoMinConstant, c.system.rto_max);
 }
 
 // Every way the retransmissions of data sent at time zero can end, over the possible
@@ -161,6 +186,7 @@ DataExpiry data_expiry(const Context& c) {
       rules.rto_max = c.system.rto_max;
       rules.time_bound = data_time_bound(c);
       rules.time_bound_is_user_timeout = c.user_timeout();
+      if (c.counts_retransmissions()) rules.max_retransmissions = c.system.retries2;
       const detail::Expiry expiry = detail::retransmission_expiry(rules);
       if (expiry.at < result.earliest.at) result.earliest = expiry;
       result.latest = std::max(result.latest, expiry.at);
@@ -178,8 +204,12 @@ std::string data_explanation(const Context& c) {
       "retransmitted, the timeout doubling from the RTO to " +
       format_seconds(c.system.rto_max) + "; ";
   if (c.user_timeout()) {
-    return why + "TCP_USER_TIMEOUT ends it " + format_seconds(c.policy.user_timeout) +
-           " after the first retransmission";
+    return why + std::string(c.user_timeout_option()) + " ends it " +
+           format_seconds(c.policy.user_timeout) + " after the first retransmission";
+  }
+  if (c.counts_retransmissions()) {
+    return why + std::to_string(c.system.retries2) +
+           " retransmissions of the segment end it (the system counts them, not time)";
   }
   return why + "tcp_retries2=" + std::to_string(c.system.retries2) +
          " ends it at the first timeout " + format_seconds(data_time_bound(c)) +

@@ -1,6 +1,9 @@
 // The seam between the portable library and one platform. Each function here is
 // defined once per platform, in src/lib/<platform>/; CMake compiles only the files of
 // the platform being built, so common code never needs an #ifdef.
+//
+// Besides these, each platform defines the public platform_limits(),
+// read_system_defaults() and read_tcp_state().
 #pragma once
 
 #include <span>
@@ -17,10 +20,11 @@ Result<void> check_tcp_socket(NativeSocket socket);
 
 // Sets every field `policy` gives. Preconditions: the policy is valid for this platform,
 // its user timeout is not automatic, and check_tcp_socket(socket) succeeded.
-Result<void> apply_to_socket(NativeSocket socket, const Policy& policy);
+Result<Applied> apply_to_socket(NativeSocket socket, const Policy& policy,
+                                const ApplyOptions& options);
 
 // Reads what the socket has in force. Precondition: check_tcp_socket succeeded.
-Result<ResolvedPolicy> read_from_socket(NativeSocket socket);
+Result<PolicyReading> read_from_socket(NativeSocket socket);
 
 // The platform's option table, for callers that must set options without allocating
 // (the LD_PRELOAD shim, through set_options()).

@@ -2,6 +2,7 @@
 #include "tcpka/policy.h"
 
 #include <climits>
+#include <cstdint>
 #include <string>
 
 #include "policy_rules.h"
@@ -20,10 +21,51 @@ const PolicyLimits kLinuxLimits{
     .min_count = 1,
     .max_count = 127,
     .max_user_timeout = Millis(INT_MAX),
+    .user_timeout_granularity = Millis(1),
     .idle_option = "TCP_KEEPIDLE",
     .interval_option = "TCP_KEEPINTVL",
     .count_option = "TCP_KEEPCNT",
     .user_timeout_option = "TCP_USER_TIMEOUT",
+};
+
+// The timings' maximum is what SIO_KEEPALIVE_VALS can carry (a ULONG of milliseconds), so
+// that a policy valid here is valid on either of Windows' paths. TCP_KEEPCNT: "It is
+// illegal to set TCP_KEEPCNT to a value greater than 255" (IPPROTO_TCP socket options).
+const PolicyLimits kWindowsLimits{
+    .platform = "Windows",
+    .min_idle = Millis(1'000),
+    .max_idle = Millis(4'294'967'000),
+    .min_interval = Millis(1'000),
+    .max_interval = Millis(4'294'967'000),
+    .timing_granularity = Millis(1'000),
+    .min_count = 1,
+    .max_count = 255,
+    .max_user_timeout = Millis(std::int64_t{INT_MAX} * 1'000),
+    .user_timeout_granularity = Millis(1'000),
+    .idle_option = "TCP_KEEPIDLE",
+    .interval_option = "TCP_KEEPINTVL",
+    .count_option = "TCP_KEEPCNT",
+    .user_timeout_option = "TCP_MAXRT",
+};
+
+// XNU (bsd/netinet/tcp_usrreq.c) refuses idle and interval above UINT32_MAX /
+// TCP_RETRANSHZ seconds and keeps them in milliseconds; TCP_KEEPCNT accepts 0..INT32_MAX
+// (1 is the least that means anything); TCP_RXT_CONNDROPTIME takes seconds.
+const PolicyLimits kDarwinLimits{
+    .platform = "macOS",
+    .min_idle = Millis(1'000),
+    .max_idle = Millis(4'294'967'000),
+    .min_interval = Millis(1'000),
+    .max_interval = Millis(4'294'967'000),
+    .timing_granularity = Millis(1'000),
+    .min_count = 1,
+    .max_count = INT_MAX,
+    .max_user_timeout = Millis(std::int64_t{INT_MAX} * 1'000),
+    .user_timeout_granularity = Millis(1'000),
+    .idle_option = "TCP_KEEPALIVE",
+    .interval_option = "TCP_KEEPINTVL",
+    .count_option = "TCP_KEEPCNT",
+    .user_timeout_option = "TCP_RXT_CONNDROPTIME",
 };
 
 namespace {
@@ -89,6 +131,13 @@ Result<void> validate_policy(const Policy& policy, const PolicyLimits& limits) {
     return invalid_argument("ut=" + format_duration(ut.value) +
                             " is out of range: " + std::string(limits.user_timeout_option) +
                             " accepts 0.." + format_duration(limits.max_user_timeout));
+  }
+  const Millis ut_grain = limits.user_timeout_granularity;
+  if (ut.mode == UserTimeout::Mode::fixed && ut.value % ut_grain != Millis(0)) {
+    return invalid_argument("ut=" + format_duration(ut.value) + ": " +
+                            std::string(limits.platform) + " sets " +
+                            std::string(limits.user_timeout_option) + " in whole multiples of " +
+                            format_duration(ut_grain));
   }
   if (ut.mode == UserTimeout::Mode::automatic && policy.keepalive == false) {
     return invalid_argument(

@@ -50,7 +50,7 @@ std::optional<int> requested_value(const Policy& policy, const OptionDescriptor&
   return std::nullopt;
 }
 
-void store_value(ResolvedPolicy& settings, const OptionDescriptor& option, int value) {
+void store_value(PolicyReading& settings, const OptionDescriptor& option, int value) {
   switch (option.field) {
     case PolicyField::keepalive:
       settings.keepalive = value != 0;

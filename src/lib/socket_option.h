@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "tcpka/policy.h"
+#include "tcpka/socket_options.h"
 
 namespace tcpka::detail {
 
@@ -28,6 +29,6 @@ struct OptionDescriptor {
 std::optional<int> requested_value(const Policy& policy, const OptionDescriptor& option);
 
 // Stores `value`, read from a socket for `option`, in the field it belongs to.
-void store_value(ResolvedPolicy& settings, const OptionDescriptor& option, int value);
+void store_value(PolicyReading& settings, const OptionDescriptor& option, int value);
 
 }  // namespace tcpka::detail

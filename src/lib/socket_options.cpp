@@ -8,15 +8,28 @@
 namespace tcpka {
 namespace {
 
-// ut=auto pairs the user timeout with the keepalive timings the socket will have once
-// `policy` is applied: its own where it gives them, the socket's current ones (which
-// may be inherited from a listener or the system's) where it does not.
+// The timing ut=auto pairs with: the policy's own where it gives it, the socket's
+// current one (inherited from a listener, or the system's) where it does not.
+template <class T>
+Result<T> timing_for_auto(const std::optional<T>& asked, const std::optional<T>& current,
+                          std::string_view key, const PolicyReading& reading) {
+  if (asked) return *asked;
+  if (current) return *current;
+  return invalid_argument("ut=auto needs " + std::string(key) + ": give it in the policy (" +
+                          reading.unreadable + ")");
+}
+
 Result<Policy> with_automatic_user_timeout(NativeSocket socket, const Policy& policy) {
   auto current = detail::read_from_socket(socket);
   if (!current) return current.error();
-  auto user_timeout = detail::automatic_user_timeout(
-      policy.idle.value_or(current->idle), policy.interval.value_or(current->interval),
-      policy.count.value_or(current->count), platform_limits());
+  auto idle = timing_for_auto(policy.idle, current->idle, "idle", *current);
+  if (!idle) return idle.error();
+  auto interval = timing_for_auto(policy.interval, current->interval, "intvl", *current);
+  if (!interval) return interval.error();
+  auto count = timing_for_auto(policy.count, current->count, "cnt", *current);
+  if (!count) return count.error();
+  auto user_timeout =
+      detail::automatic_user_timeout(*idle, *interval, *count, platform_limits());
   if (!user_timeout) return user_timeout.error();
   Policy concrete = policy;
   concrete.user_timeout = UserTimeout::fixed(*user_timeout);
@@ -25,20 +38,32 @@ Result<Policy> with_automatic_user_timeout(NativeSocket socket, const Policy& po
 
 }  // namespace
 
-Result<void> apply_policy(NativeSocket socket, const Policy& policy) {
-  if (auto valid = validate_policy(policy); !valid) return valid;
-  if (auto tcp = detail::check_tcp_socket(socket); !tcp) return tcp;
+Result<Applied> apply_policy(NativeSocket socket, const Policy& policy,
+                             const ApplyOptions& options) {
+  if (auto valid = validate_policy(policy); !valid) return valid.error();
+  if (auto tcp = detail::check_tcp_socket(socket); !tcp) return tcp.error();
   if (policy.user_timeout.mode != UserTimeout::Mode::automatic) {
-    return detail::apply_to_socket(socket, policy);
+    return detail::apply_to_socket(socket, policy, options);
   }
   auto concrete = with_automatic_user_timeout(socket, policy);
   if (!concrete) return concrete.error();
-  return detail::apply_to_socket(socket, *concrete);
+  return detail::apply_to_socket(socket, *concrete, options);
+}
+
+Result<PolicyReading> read_back(NativeSocket socket) {
+  if (auto tcp = detail::check_tcp_socket(socket); !tcp) return tcp.error();
+  return detail::read_from_socket(socket);
 }
 
 Result<ResolvedPolicy> read_policy(NativeSocket socket) {
-  if (auto tcp = detail::check_tcp_socket(socket); !tcp) return tcp.error();
-  return detail::read_from_socket(socket);
+  auto reading = read_back(socket);
+  if (!reading) return reading.error();
+  if (!reading->complete()) {
+    return Error{std::make_error_code(std::errc::operation_not_supported),
+                 "cannot read every field back: " + reading->unreadable};
+  }
+  return ResolvedPolicy{*reading->keepalive, *reading->idle, *reading->interval, *reading->count,
+                        *reading->user_timeout};
 }
 
 }  // namespace tcpka

@@ -6,11 +6,7 @@
 
 #include "cli/exit_codes.h"
 #include "cli/subcommand.h"
-#include "connect/connect_command.h"
-#include "exec/exec_command.h"
-#include "lab/lab_command.h"
-#include "policy/policy_command.h"
-#include "serve/serve_command.h"
+#include "subcommands.h"
 
 int main(int argc, char** argv) {
   using namespace tcpka::tools;
@@ -19,9 +15,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "tcpka 0.1.0");
 
-  const std::vector<Subcommand> subcommands = {add_policy_command(app), add_serve_command(app),
-                                               add_connect_command(app), add_lab_command(app),
-                                               add_exec_command(app)};
+  const std::vector<Subcommand> subcommands = add_subcommands(app);
 
   if (argc <= 1) {
     fmt::print(stderr, "{}", app.help());

@@ -100,8 +100,10 @@ TEST(PolicyCommand, FdOfReadsBackFromALiveSocket) {
     ASSERT_EQ(result.exit_code, 0) << result.err;
     const auto json = nlohmann::json::parse(result.out);
     EXPECT_EQ(json["live_socket"]["matches"], true);
-    EXPECT_EQ(json["live_socket"]["in_force"]["idle_ms"], 10'000);
-    EXPECT_EQ(json["live_socket"]["in_force"]["user_timeout_ms"], 35'000);
+    EXPECT_EQ(json["live_socket"]["read_back"]["idle_ms"], 10'000);
+    EXPECT_EQ(json["live_socket"]["read_back"]["user_timeout_ms"], 35'000);
+    EXPECT_EQ(json["live_socket"]["read_back"]["unreadable"], "");
+    EXPECT_EQ(json["live_socket"]["mechanism"], "socket_options");
   }
 }
 

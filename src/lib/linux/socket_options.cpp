@@ -87,11 +87,15 @@ Result<void> check_tcp_socket(NativeSocket fd) {
   return {};
 }
 
-Result<void> apply_to_socket(NativeSocket fd, const Policy& policy) {
-  return apply_option_table(fd, kLinuxOptions, policy);
+Result<Applied> apply_to_socket(NativeSocket fd, const Policy& policy,
+                                const ApplyOptions& /*every field is settable here*/) {
+  if (auto applied = apply_option_table(fd, kLinuxOptions, policy); !applied) {
+    return applied.error();
+  }
+  return Applied{};
 }
 
-Result<ResolvedPolicy> read_from_socket(NativeSocket fd) {
+Result<PolicyReading> read_from_socket(NativeSocket fd) {
   return read_option_table(fd, kLinuxOptions);
 }
 

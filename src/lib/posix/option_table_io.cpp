@@ -33,8 +33,8 @@ Result<void> apply_option_table(int fd, std::span<const OptionDescriptor> table,
                                         std::generic_category().message(failure.error));
 }
 
-Result<ResolvedPolicy> read_option_table(int fd, std::span<const OptionDescriptor> table) {
-  ResolvedPolicy settings;
+Result<PolicyReading> read_option_table(int fd, std::span<const OptionDescriptor> table) {
+  PolicyReading settings;
   for (const OptionDescriptor& option : table) {
     int value = 0;
     socklen_t length = sizeof(value);

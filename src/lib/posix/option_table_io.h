@@ -6,6 +6,7 @@
 
 #include "../socket_option.h"
 #include "tcpka/result.h"
+#include "tcpka/socket_options.h"
 
 namespace tcpka::detail {
 
@@ -26,7 +27,7 @@ OptionFailure set_options(int fd, std::span<const OptionDescriptor> table,
 Result<void> apply_option_table(int fd, std::span<const OptionDescriptor> table,
                                 const Policy& policy);
 
-// Reads every option of the table.
-Result<ResolvedPolicy> read_option_table(int fd, std::span<const OptionDescriptor> table);
+// Reads every option of the table: on these platforms every field reads back.
+Result<PolicyReading> read_option_table(int fd, std::span<const OptionDescriptor> table);
 
 }  // namespace tcpka::detail

@@ -53,7 +53,7 @@ Result<void> Run::connect_peers() {
   auto client = net::inside(topology_->client(), [&] {
     return net::connect_tcp(server_address, kSetupTimeout, [&](int fd) -> Result<void> {
       if (!server_detects) {
-        if (auto applied = apply_policy(fd, spec_.policy); !applied) return applied;
+        if (auto applied = apply_policy(fd, spec_.policy); !applied) return applied.error();
       }
       if (shut_window && server_detects &&
           ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &kSmallReceiveBuffer,
@@ -103,7 +103,7 @@ Result<void> Run::connect_blackholed(ScenarioResult& result) {
   });
   if (!socket) return socket.error();
   detector_ = std::move(*socket);
-  if (auto applied = apply_policy(detector_.get(), spec_.policy); !applied) return applied;
+  if (auto applied = apply_policy(detector_.get(), spec_.policy); !applied) return applied.error();
   const net::SocketAddress address = Topology::address(Host::server, spec_.family, kServerPort);
   connect_start_ = reference_ = Moment::now();
   if (::connect(detector_.get(), address.get(), address.length) == 0 || errno != EINPROGRESS) {

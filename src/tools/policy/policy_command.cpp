@@ -6,8 +6,7 @@
 #include <string>
 
 #include "cli/fail.h"
-#include "net/connect.h"
-#include "net/endpoint.h"
+#include "policy/live_socket.h"
 #include "policy/policy_report.h"
 #include "tcpka/socket_options.h"
 
@@ -15,7 +14,6 @@ namespace tcpka::tools {
 namespace {
 
 constexpr std::string_view kName = "policy";
-constexpr std::chrono::seconds kConnectTimeout{5};
 
 struct Options {
   std::string policy = "off";
@@ -24,35 +22,6 @@ struct Options {
   bool json = false;
   bool explain = false;
 };
-
-// Connects to `endpoint_text` with `policy` applied and reads back what is in force.
-// Errors are returned as (message, exit code).
-struct Failure {
-  std::string message;
-  ExitCode code;
-};
-
-std::variant<LiveSocket, Failure> probe_live_socket(const std::string& endpoint_text,
-                                                    const Policy& policy,
-                                                    const ResolvedPolicy& expected) {
-  auto endpoint = net::parse_endpoint(endpoint_text);
-  if (!endpoint) return Failure{"--fd-of: " + endpoint.error().message, kExitBadInput};
-  auto addresses = net::resolve(*endpoint);
-  if (!addresses) return Failure{"--fd-of: " + addresses.error().message, kExitBadInput};
-  const auto apply = [&](int fd) { return apply_policy(fd, policy); };
-  std::string last_error;
-  for (const net::SocketAddress& address : *addresses) {
-    auto socket = net::connect_tcp(address, kConnectTimeout, apply);
-    if (!socket) {
-      last_error = socket.error().message;
-      continue;
-    }
-    auto in_force = read_policy(socket->get());
-    if (!in_force) return Failure{in_force.error().message, kExitCheckFailed};
-    return LiveSocket{net::to_string(address), *in_force, *in_force == expected};
-  }
-  return Failure{"--fd-of: " + last_error, kExitBadInput};
-}
 
 int run(const Options& options) {
   auto asked = parse_policy(options.policy);
@@ -68,7 +37,7 @@ int run(const Options& options) {
       make_policy_report(*asked, *effective, *system, PathFacts{*rtt, std::nullopt});
   if (!options.fd_of.empty()) {
     auto live = probe_live_socket(options.fd_of, *asked, *effective);
-    if (const auto* failure = std::get_if<Failure>(&live)) {
+    if (const auto* failure = std::get_if<LiveProbeFailure>(&live)) {
       return fail(kName, failure->message, failure->code);
     }
     report.live = std::get<LiveSocket>(live);

@@ -36,14 +36,54 @@ const Detection& find(const PolicyReport& report, PeerFailure failure, Activity 
   return kNone;
 }
 
-std::string in_force_line(const ResolvedPolicy& p) {
+// One line in the platform's own option names; "?" for a field that cannot be read.
+std::string in_force_line(const PolicyReading& p) {
+  const PolicyLimits& names = platform_limits();
+  const auto or_unknown = [](const auto& field, auto text) {
+    return field ? text(*field) : std::string("?");
+  };
   return fmt::format(
-      "SO_KEEPALIVE={}  TCP_KEEPIDLE={}  TCP_KEEPINTVL={}  TCP_KEEPCNT={}  TCP_USER_TIMEOUT={}",
-      p.keepalive ? "on" : "off", format_duration(p.idle), format_duration(p.interval), p.count,
-      to_string(UserTimeout::fixed(p.user_timeout)));
+      "SO_KEEPALIVE={}  {}={}  {}={}  {}={}  {}={}",
+      or_unknown(p.keepalive, [](bool on) { return std::string(on ? "on" : "off"); }),
+      names.idle_option, or_unknown(p.idle, format_duration), names.interval_option,
+      or_unknown(p.interval, format_duration), names.count_option,
+      or_unknown(p.count, [](int count) { return std::to_string(count); }),
+      names.user_timeout_option,
+      or_unknown(p.user_timeout, [](Millis ut) { return to_string(UserTimeout::fixed(ut)); }));
+}
+
+PolicyReading as_reading(const ResolvedPolicy& p) {
+  return {p.keepalive, p.idle, p.interval, p.count, p.user_timeout, ""};
+}
+
+// How the live socket got its settings, where that is not one option per field.
+std::string mechanism_note(const Applied& applied) {
+  if (applied.mechanism == KeepaliveMechanism::socket_options) return "";
+  std::string note = "set through SIO_KEEPALIVE_VALS";
+  if (applied.fixed_count) {
+    note += fmt::format("; the count is the system's ({}), not the policy's", *applied.fixed_count);
+  }
+  if (applied.adapted_interval) {
+    note += fmt::format("; interval {} to keep the total", format_duration(*applied.adapted_interval));
+  }
+  return note;
+}
+
+std::string windows_system_line(const SystemDefaults& s) {
+  std::string line = fmt::format(
+      "KeepAliveTime={}  KeepAliveInterval={}  probes={} (fixed without TCP_KEEPCNT)\n"
+      "         TcpMaxDataRetransmissions={}  TcpMaxConnectRetransmissions={}  RTO {}..{}",
+      format_duration(s.keepalive_time), format_duration(s.keepalive_interval), s.keepalive_probes,
+      s.retries2, s.syn_retries, format_seconds(s.rto_min), format_seconds(s.rto_max));
+  for (const std::string& name : s.not_present) {
+    line += fmt::format("\n         ({} is not in the registry: the documented default is used)",
+                        name);
+  }
+  return line;
 }
 
 std::string system_line(const SystemDefaults& s) {
+  if (s.stack == TcpStack::windows) return windows_system_line(s);
   std::string line = fmt::format(
       "tcp_keepalive_time={}  tcp_keepalive_intvl={}  tcp_keepalive_probes={}\n"
       "         tcp_retries2={}  tcp_syn_retries={}  tcp_syn_linear_timeouts={}  RTO {}..{}",
@@ -77,6 +117,15 @@ void append_explanations(const PolicyReport& report, std::string& text) {
 
 }  // namespace
 
+bool reading_matches(const PolicyReading& reading, const ResolvedPolicy& effective) {
+  const auto agrees = [](const auto& field, const auto& expected) {
+    return !field || *field == expected;
+  };
+  return agrees(reading.keepalive, effective.keepalive) && agrees(reading.idle, effective.idle) &&
+         agrees(reading.interval, effective.interval) && agrees(reading.count, effective.count) &&
+         agrees(reading.user_timeout, effective.user_timeout);
+}
+
 PolicyReport make_policy_report(const Policy& asked, const ResolvedPolicy& effective,
                                 const SystemDefaults& system, const PathFacts& path) {
   PolicyReport report{asked, effective, system, path, std::nullopt, {}, {}};
@@ -93,11 +142,18 @@ PolicyReport make_policy_report(const Policy& asked, const ResolvedPolicy& effec
 std::string render_text(const PolicyReport& report, bool explain) {
   std::string text;
   text += fmt::format("policy   {}\n", to_string(report.asked));
-  text += fmt::format("in force {}\n", in_force_line(report.effective));
+  text += fmt::format("in force {}\n", in_force_line(as_reading(report.effective)));
   if (report.live) {
-    text += fmt::format("read back from a socket connected to {}:\n         {}{}\n",
-                        report.live->peer, in_force_line(report.live->in_force),
-                        report.live->matches ? "" : "  (DIFFERS from the line above)");
+    const LiveSocket& live = *report.live;
+    text += fmt::format("read back from a socket connected to {}:\n         {}{}\n", live.peer,
+                        in_force_line(live.read_back),
+                        live.matches ? "" : "  (DIFFERS from the line above)");
+    if (!live.read_back.unreadable.empty()) {
+      text += fmt::format("         (? cannot be read back: {})\n", live.read_back.unreadable);
+    }
+    if (const std::string note = mechanism_note(live.applied); !note.empty()) {
+      text += fmt::format("         ({})\n", note);
+    }
   }
   text += fmt::format("host     {}\n", system_line(report.system));
 
@@ -150,6 +206,21 @@ nlohmann::json resolved_json(const ResolvedPolicy& p) {
           {"text", to_string(p)}};
 }
 
+// A field that cannot be read back is null.
+nlohmann::json reading_json(const PolicyReading& p) {
+  const auto or_null = [](const auto& field, auto value) -> nlohmann::json {
+    if (!field) return nullptr;
+    return value(*field);
+  };
+  const auto ms = [](Millis m) { return m.count(); };
+  return {{"keepalive", or_null(p.keepalive, [](bool on) { return on; })},
+          {"idle_ms", or_null(p.idle, ms)},
+          {"interval_ms", or_null(p.interval, ms)},
+          {"count", or_null(p.count, [](int count) { return count; })},
+          {"user_timeout_ms", or_null(p.user_timeout, ms)},
+          {"unreadable", p.unreadable}};
+}
+
 nlohmann::json system_json(const SystemDefaults& s) {
   return {{"tcp_keepalive_time_ms", s.keepalive_time.count()},
           {"tcp_keepalive_intvl_ms", s.keepalive_interval.count()},
@@ -190,9 +261,17 @@ nlohmann::json render_json(const PolicyReport& report) {
   json["system"] = system_json(report.system);
   json["rtt_ms"] = report.path.rtt.count();
   if (report.live) {
-    json["live_socket"] = {{"peer", report.live->peer},
-                           {"in_force", resolved_json(report.live->in_force)},
-                           {"matches", report.live->matches}};
+    const LiveSocket& live = *report.live;
+    json["live_socket"] = {{"peer", live.peer},
+                           {"read_back", reading_json(live.read_back)},
+                           {"mechanism", live.applied.mechanism == KeepaliveMechanism::socket_options
+                                             ? "socket_options"
+                                             : "SIO_KEEPALIVE_VALS"},
+                           {"matches", live.matches}};
+    if (live.applied.fixed_count) json["live_socket"]["fixed_count"] = *live.applied.fixed_count;
+    if (live.applied.adapted_interval) {
+      json["live_socket"]["adapted_interval_ms"] = live.applied.adapted_interval->count();
+    }
   }
   json["predictions"] = nlohmann::json::array();
   for (const Prediction& p : report.predictions)

@@ -10,6 +10,7 @@
 #include "tcpka/detection_model.h"
 #include "tcpka/policy.h"
 #include "tcpka/policy_warnings.h"
+#include "tcpka/socket_options.h"
 #include "tcpka/system_defaults.h"
 
 namespace tcpka::tools {
@@ -17,9 +18,13 @@ namespace tcpka::tools {
 // A connected socket the policy was applied to, and what the kernel then had in force.
 struct LiveSocket {
   std::string peer;
-  ResolvedPolicy in_force;
-  bool matches = false;  // in_force equals the predicted effective settings
+  Applied applied;
+  PolicyReading read_back;
+  bool matches = false;  // every field read back equals the predicted effective settings
 };
+
+// Whether every field `reading` has equals the one in `effective`.
+bool reading_matches(const PolicyReading& reading, const ResolvedPolicy& effective);
 
 struct Prediction {
   PeerFailure failure;
