@@ -4,6 +4,8 @@
 #include <cerrno>
 #include <utility>
 
+#include "platform.h"
+
 namespace tcpka {
 namespace {
 
@@ -87,7 +89,7 @@ std::optional<CloseCause> close_cause_from_string(std::string_view text) {
 
 CloseCause classify_close(const CloseEvidence& evidence) {
   if (evidence.end_of_file) return CloseCause::peer_closed;
-  const std::error_code& error = evidence.error;
+  const std::error_code error = detail::portable_error(evidence.error);
   // Compared as conditions, so that a platform's own codes (Winsock's) match too.
   if (error == std::errc::timed_out) return classify_timeout(evidence);
   if (error == std::errc::connection_reset || error == std::errc::broken_pipe) {
@@ -96,7 +98,7 @@ CloseCause classify_close(const CloseEvidence& evidence) {
   if (error == std::errc::connection_refused) return CloseCause::connect_refused;
   if (error == std::errc::connection_aborted) return CloseCause::local;
   if (error == std::errc::host_unreachable || error == std::errc::network_unreachable ||
-      error == std::errc::network_down || error.value() == EHOSTDOWN) {
+      error == std::errc::network_down || error == detail::host_down_error()) {
     return CloseCause::unreachable;
   }
   return CloseCause::unknown;

@@ -5,6 +5,8 @@
 #include <cerrno>
 #include <utility>
 
+#include "platform.h"
+
 namespace tcpka {
 namespace {
 
@@ -16,7 +18,6 @@ constexpr std::pair<int, const char*> kNames[] = {
     {EPIPE, "EPIPE"},
     {EHOSTUNREACH, "EHOSTUNREACH"},
     {ENETUNREACH, "ENETUNREACH"},
-    {EHOSTDOWN, "EHOSTDOWN"},
     {ENETDOWN, "ENETDOWN"},
     {EINVAL, "EINVAL"},
     {EBADF, "EBADF"},
@@ -39,6 +40,8 @@ constexpr std::pair<int, const char*> kNames[] = {
 
 std::string errno_name(std::error_code error) {
   if (!error) return "EOF";
+  if (error == detail::host_down_error()) return "EHOSTDOWN";
+  error = detail::portable_error(error);
   const std::error_condition condition = error.default_error_condition();
   if (condition.category() == std::generic_category()) {
     for (const auto& [value, name] : kNames) {

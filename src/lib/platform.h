@@ -7,6 +7,7 @@
 #pragma once
 
 #include <span>
+#include <system_error>
 
 #include "socket_option.h"
 #include "tcpka/policy.h"
@@ -25,6 +26,19 @@ Result<Applied> apply_to_socket(NativeSocket socket, const Policy& policy,
 
 // Reads what the socket has in force. Precondition: check_tcp_socket succeeded.
 Result<PolicyReading> read_from_socket(NativeSocket socket);
+
+// EHOSTDOWN as the platform reports it: an errno on POSIX systems, WSAEHOSTDOWN on
+// Windows. (std::errc has no host_down.)
+std::error_code host_down_error();
+
+// A socket error as the OS reports it (errno, or WSAGetLastError() in the system
+// category) turned into the generic category where it has a generic meaning. POSIX's
+// system category already compares equal to std::errc; mingw-w64's libstdc++ 12 does
+// not map Winsock's codes, so Windows translates its own.
+std::error_code portable_error(std::error_code os_error);
+
+// The reverse, for tests: `condition` as this OS's sockets report it.
+std::error_code os_error(std::errc condition);
 
 // The platform's option table, for callers that must set options without allocating
 // (the LD_PRELOAD shim, through set_options()).

@@ -4,6 +4,8 @@
 
 #include <cerrno>
 
+#include "platform.h"
+
 namespace tcpka {
 namespace {
 
@@ -59,14 +61,15 @@ TEST(ClassifyClose, IcmpErrorsAreUnreachable) {
        {std::errc::host_unreachable, std::errc::network_unreachable, std::errc::network_down}) {
     EXPECT_EQ(classified(code(error)), CloseCause::unreachable);
   }
-  EXPECT_EQ(classified(std::error_code(EHOSTDOWN, std::generic_category())),
-            CloseCause::unreachable);
+  EXPECT_EQ(classified(detail::host_down_error()), CloseCause::unreachable);
 }
 
 TEST(ClassifyClose, PlatformCodesMatchAsConditions) {
-  // ETIMEDOUT as the OS reports it (system_category), not as std::errc.
+  // ETIMEDOUT as the OS reports it (errno or WSAETIMEDOUT, system_category), not as
+  // std::errc.
   CloseEvidence evidence = timed_out(TcpState{});
-  evidence.error = std::error_code(ETIMEDOUT, std::system_category());
+  evidence.error = detail::os_error(std::errc::timed_out);
+  EXPECT_EQ(evidence.error.category(), std::system_category());
   EXPECT_EQ(classify_close(evidence), CloseCause::keepalive_timeout);
 }
 

@@ -3,6 +3,8 @@
 
 #include <cerrno>
 
+#include "platform.h"
+
 #include "tcpka/close_cause.h"
 #include "tcpka/detection_model.h"
 #include "tcpka/errno_name.h"
@@ -22,7 +24,7 @@ TEST(CloseCauseNames, RoundTrip) {
 
 TEST(ErrnoName, NamesTheErrorsAConnectionEndsWith) {
   EXPECT_EQ(errno_name(std::make_error_code(std::errc::timed_out)), "ETIMEDOUT");
-  EXPECT_EQ(errno_name(std::error_code(EHOSTUNREACH, std::system_category())), "EHOSTUNREACH");
+  EXPECT_EQ(errno_name(detail::os_error(std::errc::host_unreachable)), "EHOSTUNREACH");
   EXPECT_EQ(errno_name(std::error_code()), "EOF");
   EXPECT_EQ(errno_name(std::error_code(4242, std::generic_category())), "errno 4242");
 }

@@ -5,14 +5,15 @@
 namespace tcpka {
 namespace {
 
+// These tests check Linux's limits, whatever the platform running them.
 Policy parsed(const char* text) {
-  auto policy = parse_policy(text);
+  auto policy = parse_policy(text, kLinuxLimits);
   EXPECT_TRUE(policy.ok()) << text << ": " << (policy.ok() ? "" : policy.error().message);
   return policy.ok() ? *policy : Policy{};
 }
 
 std::string rejection(const char* text) {
-  auto policy = parse_policy(text);
+  auto policy = parse_policy(text, kLinuxLimits);
   EXPECT_FALSE(policy.ok()) << text << " was accepted";
   return policy.ok() ? "" : policy.error().message;
 }
@@ -118,7 +119,7 @@ TEST(ParsePolicy, SubSecondTimingsAreErrorsOnLinux) {
             "intvl=2500ms: Linux sets TCP_KEEPINTVL in whole seconds (try 2s or 3s)");
   EXPECT_EQ(rejection("idle=500ms"), "idle=500ms is out of range: TCP_KEEPIDLE accepts 1s..32767s");
   // The user timeout is in milliseconds on Linux: no rounding question.
-  EXPECT_TRUE(parse_policy("ut=1500ms").ok());
+  EXPECT_TRUE(parse_policy("ut=1500ms", kLinuxLimits).ok());
 }
 
 }  // namespace

@@ -22,10 +22,10 @@ TEST(PolicyText, RoundTrips) {
   for (const char* text :
        {"on", "off", "idle=10s,intvl=5s,cnt=5,ut=auto", "idle=30m,cnt=10", "off,ut=30s",
         "intvl=75s", "ut=off", "idle=2h,ut=1500ms", "ut=30s", "on,ut=auto"}) {
-    auto policy = parse_policy(text);
+    auto policy = parse_policy(text, kLinuxLimits);
     ASSERT_TRUE(policy.ok()) << text;
     EXPECT_EQ(to_string(*policy), text);
-    EXPECT_EQ(*parse_policy(to_string(*policy)), *policy);
+    EXPECT_EQ(*parse_policy(to_string(*policy), kLinuxLimits), *policy);
   }
 }
 
@@ -102,7 +102,7 @@ TEST(Resolve, RejectsAnAutomaticUserTimeoutAboveTheMaximum) {
   SystemDefaults system;
   system.keepalive_probes = 127;
   system.keepalive_interval = Millis(32'767'000);
-  auto resolved = resolve(*parse_policy("ut=auto"), system);
+  auto resolved = resolve(*parse_policy("ut=auto"), system, kLinuxLimits);
   ASSERT_FALSE(resolved.ok());
   EXPECT_EQ(resolved.error().message,
             "ut=auto is idle+intvl*cnt = 4168609s, above TCP_USER_TIMEOUT's maximum "
