@@ -42,6 +42,11 @@ add_executable(tcpka_cli src/tools/main.cpp src/tools/windows/subcommands.cpp)
 set_target_properties(tcpka_cli PROPERTIES OUTPUT_NAME tcpka)
 target_link_libraries(tcpka_cli PRIVATE tcpka_policy_tools tcpka_warnings)
 
+# The Windows program of the lab's Windows scenario (the Linux lab runs it under Wine).
+add_executable(tcpka_lab_client src/tools/lab/windows_client/lab_client.cpp)
+set_target_properties(tcpka_lab_client PROPERTIES OUTPUT_NAME tcpka-lab-client)
+target_link_libraries(tcpka_lab_client PRIVATE tcpka tcpka_warnings)
+
 include(CTest)
 if(BUILD_TESTING)
   add_subdirectory(tests/windows)

@@ -14,7 +14,8 @@ namespace tcpka {
 enum class TcpStack {
   linux_kernel,
   windows,  // keepalive counts probes, never time; TCP_MAXRT bounds retransmissions only
-  darwin,   // XNU: keepalive counts probes; TCP_RXT_CONNDROPTIME bounds retransmissions
+  darwin,   // XNU: keepalive ends at idle + cnt * intvl from the last segment received,
+            // even with data in flight; TCP_RXT_CONNDROPTIME bounds retransmissions
 };
 
 // Default-constructed, it holds a stock Linux kernel's values.

@@ -28,16 +28,18 @@ SystemDefaults documented_defaults(TcpStack stack) {
       defaults.tail_loss_probe = true;
       break;
     case TcpStack::darwin:
-      // XNU (bsd/netinet/tcp_timer.c, tcp_timer.h): net.inet.tcp.keepidle 7,200,000 ms,
-      // keepintvl 75,000 ms, keepcnt 8; TCP_MAXRXTSHIFT 12 retransmissions; SYNs for
-      // tcp_keepinit (75 s) from a 1 s initial timeout; rtt_min 100 ms; TCPTV_REXMTMAX 64 s.
+      // XNU (bsd/netinet/tcp_timer.c, tcp_timer.h, tcp_subr.c): net.inet.tcp.keepidle
+      // 7,200,000 ms, keepintvl 75,000 ms, keepcnt 8; TCP_MAXRXTSHIFT 12 retransmissions;
+      // SYNs from a 1 s timeout, the first four not doubled (tcp_syn_backoff), until
+      // tcp_keepinit (75 s, which SystemDefaults cannot hold yet); the minimum RTO of an
+      // established connection is rtt_min 100 ms plus rexmt_slop 200 ms; TCPTV_REXMTMAX 64 s.
       defaults.keepalive_time = Millis(7'200'000);
       defaults.keepalive_interval = Millis(75'000);
       defaults.keepalive_probes = 8;
       defaults.retries2 = 12;
       defaults.syn_retries = 6;
-      defaults.syn_linear_timeouts = 0;
-      defaults.rto_min = Millis(100);
+      defaults.syn_linear_timeouts = 4;
+      defaults.rto_min = Millis(300);
       defaults.rto_max = Millis(64'000);
       defaults.rto_initial = Millis(1'000);
       defaults.tail_loss_probe = true;

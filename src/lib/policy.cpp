@@ -48,19 +48,21 @@ const PolicyLimits kWindowsLimits{
     .user_timeout_option = "TCP_MAXRT",
 };
 
-// XNU (bsd/netinet/tcp_usrreq.c) refuses idle and interval above UINT32_MAX /
-// TCP_RETRANSHZ seconds and keeps them in milliseconds; TCP_KEEPCNT accepts 0..INT32_MAX
-// (1 is the least that means anything); TCP_RXT_CONNDROPTIME takes seconds.
+// XNU (bsd/netinet/tcp_usrreq.c, tcp_ctloutput) accepts idle and interval up to
+// UINT32_MAX / TCP_RETRANSHZ seconds, but compares its timers as signed 32-bit
+// milliseconds, so anything from 2^31 ms on fires at once: the maximum here is below it.
+// TCP_KEEPCNT accepts 0..INT32_MAX (1 is the least that means anything);
+// TCP_RXT_CONNDROPTIME takes seconds and is multiplied by 1000 in an int.
 const PolicyLimits kDarwinLimits{
     .platform = "macOS",
     .min_idle = Millis(1'000),
-    .max_idle = Millis(4'294'967'000),
+    .max_idle = Millis(2'147'483'000),
     .min_interval = Millis(1'000),
-    .max_interval = Millis(4'294'967'000),
+    .max_interval = Millis(2'147'483'000),
     .timing_granularity = Millis(1'000),
     .min_count = 1,
     .max_count = INT_MAX,
-    .max_user_timeout = Millis(std::int64_t{INT_MAX} * 1'000),
+    .max_user_timeout = Millis(2'147'483'000),
     .user_timeout_granularity = Millis(1'000),
     .idle_option = "TCP_KEEPALIVE",
     .interval_option = "TCP_KEEPINTVL",

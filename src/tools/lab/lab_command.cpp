@@ -23,6 +23,7 @@
 #include "lab/report_page.h"
 #include "lab/scenario_matrix.h"
 #include "lab/scenario_runner.h"
+#include "lab/wine_client.h"
 #include "net/net_namespace.h"
 
 namespace tcpka::tools {
@@ -45,6 +46,8 @@ struct Options {
   bool trace = false;
   std::string target;
   std::string report;
+  std::string windows_client = TCPKA_WINDOWS_CLIENT;
+  bool windows_client_given = false;
 };
 
 // The scenarios a black box can face: its client fails in each way; the server is the
@@ -185,7 +188,19 @@ int run(const Options& options) {
         kExitBadInput);
   }
   std::vector<ScenarioSpec> specs = default_matrix(*policy);
-  if (!options.target.empty()) specs = black_box_matrix(specs, options.target);
+  if (!options.target.empty()) {
+    specs = black_box_matrix(specs, options.target);
+  } else if (options.windows_client != "none") {
+    // The Windows scenario runs where the Windows build and Wine are; said when it cannot.
+    if (auto windows = WineClient::find(options.windows_client)) {
+      specs.push_back(windows_scenario(*policy, options.windows_client));
+    } else if (options.windows_client_given) {
+      return fail(kName, "--windows-client: " + windows.error().message, kExitBadInput);
+    } else {
+      fmt::print(stderr, "tcpka lab: the windows-client scenario is left out: {}\n",
+                 windows.error().message);
+    }
+  }
   for (const std::string& name : options.only) {
     const bool known = std::any_of(specs.begin(), specs.end(), [&](const ScenarioSpec& s) {
       return s.name == name || s.title() == name;
@@ -278,6 +293,11 @@ Subcommand add_lab_command(CLI::App& tcpka) {
                   "Black-box mode: run this server command in the server host instead of the "
                   "lab's own ({port} becomes its port) and watch when it drops dead clients")
       ->type_name("'CMD {port}'");
+  app->add_option("--windows-client", options->windows_client,
+                  "The Windows program of the windows-client scenario, run under Wine (default: "
+                  "the Windows build's); 'none' leaves that scenario out")
+      ->type_name("EXE")
+      ->each([options](const std::string&) { options->windows_client_given = true; });
   app->add_flag("--list", options->list, "List the scenarios and exit");
   app->add_flag("--json", options->json, "Print the results as JSON");
   app->add_option("--report", options->report,

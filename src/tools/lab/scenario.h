@@ -52,6 +52,9 @@ struct ScenarioSpec {
   // Black-box mode: the user's server command ({port} replaced), run in the server host
   // instead of the lab's own listener. The server is the detector; its policy is its own.
   std::string target;
+  // Windows mode: the detector is this Windows program (tcpka-lab-client.exe), run under
+  // Wine in the client host; it applies the policy through libtcpka's Windows path.
+  std::string windows_client;
 
   std::string title() const { return variant.empty() ? name : name + " (" + variant + ")"; }
 };

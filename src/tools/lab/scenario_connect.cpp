@@ -16,6 +16,7 @@ namespace tcpka::tools::lab::detail {
 
 Result<void> Run::connect_peers() {
   if (!spec_.target.empty()) return connect_to_target();
+  if (!spec_.windows_client.empty()) return connect_windows_client();
   const net::SocketAddress server_address =
       Topology::address(Host::server, spec_.family, kServerPort);
   const bool server_detects = spec_.detector == Host::server;

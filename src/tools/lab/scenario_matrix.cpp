@@ -134,4 +134,22 @@ std::vector<ScenarioSpec> default_matrix(const Policy& policy) {
   return m.specs;
 }
 
+ScenarioSpec windows_scenario(const Policy& policy, const std::string& client) {
+  ScenarioSpec spec;
+  spec.name = "windows-client";
+  spec.variant = "Wine";
+  spec.story =
+      "the server's host crashes; a Windows program waiting in recv() (under Wine, keepalive "
+      "through SIO_KEEPALIVE_VALS: 10 probes) must notice";
+  spec.fault = Fault::blackhole;
+  spec.failure = PeerFailure::host_silent;
+  spec.activity = Activity::receiving;
+  spec.detector = Host::client;
+  // Wine has no TCP_MAXRT: the Windows path would refuse a user timeout.
+  spec.policy = policy;
+  spec.policy.user_timeout = {};
+  spec.windows_client = client;
+  return spec;
+}
+
 }  // namespace tcpka::tools::lab

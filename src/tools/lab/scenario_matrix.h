@@ -15,4 +15,8 @@ inline constexpr const char* kDefaultLabPolicy = "idle=2s,intvl=1s,cnt=3";
 
 std::vector<ScenarioSpec> default_matrix(const Policy& policy);
 
+// The Windows scenario: the server's host crashes under a Windows client (`client`, run
+// under Wine) that applied `policy` through libtcpka and waits in recv().
+ScenarioSpec windows_scenario(const Policy& policy, const std::string& client);
+
 }  // namespace tcpka::tools::lab

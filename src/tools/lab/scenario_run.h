@@ -13,6 +13,7 @@
 #include "lab/peer_process.h"
 #include "lab/scenario_runner.h"
 #include "lab/target_process.h"
+#include "lab/wine_client.h"
 #include "net/packet_capture.h"
 #include "net/sock_diag.h"
 #include "net/unique_fd.h"
@@ -34,6 +35,12 @@ inline constexpr int kSmallReceiveBuffer = 4096;
 // first byte (an echo) before the fault.
 inline constexpr Millis kTargetStartup{5'000};
 inline constexpr Millis kTargetSettle{200};
+// Windows mode: Wine makes the client's prefix before the program runs (about 7 s alone,
+// longer beside the other scenarios).
+inline constexpr Millis kWineStartup{90'000};
+// The count Windows fixes when keepalive goes through SIO_KEEPALIVE_VALS; Wine leaves the
+// count to Linux's tcp_keepalive_probes, which the lab sets to it in the client host.
+inline constexpr int kWindowsFixedCount = 10;
 // Partitions: a long outage outlasts the bound by this much; a short one must heal this
 // long before the last probe leaves, for timers that fire late.
 inline constexpr Millis kPastTheBound{3'000};
@@ -79,6 +86,9 @@ class Run {
   Result<void> connect_to_target();
   Result<std::optional<net::TcpSocketEntry>> target_connection();
   Result<Measurement> watch_target();
+  Result<void> connect_windows_client();
+  Result<std::string> wait_for_windows_line(std::string_view prefix, Millis timeout);
+  Result<Measurement> watch_windows_client();
   Result<void> connect_blackholed(ScenarioResult& result);
   Result<void> prepare_activity();
   Result<Expectation> expect();
@@ -105,6 +115,8 @@ class Run {
   std::optional<PeerProcess> peer_process_;
   std::optional<TargetProcess> target_;         // black-box mode
   std::optional<net::CompactAddress> watched_;  // the target's peer: our client
+  std::optional<WineClient> windows_client_;    // Windows mode
+  std::optional<int> windows_fixed_count_;      // the count the Windows path reported
   bool saw_keepalive_timer_ = false;
   std::optional<TcpState> before_failure_;  // the detector's connection, just before
 

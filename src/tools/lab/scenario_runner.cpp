@@ -69,6 +69,11 @@ Result<void> Run::build() {
 // Lowered retry counts live in the detector's namespace only.
 Result<void> Run::set_sysctls() {
   const net::NetNamespace& ns = topology_->of(spec_.detector);
+  if (!spec_.windows_client.empty()) {
+    auto set =
+        net::write_net_sysctl(ns, "ipv4/tcp_keepalive_probes", std::to_string(kWindowsFixedCount));
+    if (!set) return set;
+  }
   if (spec_.tcp_retries2) {
     auto set = net::write_net_sysctl(ns, "ipv4/tcp_retries2", std::to_string(*spec_.tcp_retries2));
     if (!set) return set;
@@ -98,7 +103,8 @@ Result<void> Run::install_nat() {
 }
 
 Result<void> Run::prepare_activity() {
-  if (!spec_.target.empty()) return {};  // a black box: no socket of ours to look at
+  // A black box or a Windows program: no socket of ours to look at.
+  if (!spec_.target.empty() || !spec_.windows_client.empty()) return {};
   if (spec_.activity == Activity::window_closed) {
     auto shut = net::fill_peer_window(detector_.get(), kSetupTimeout);
     if (!shut) return shut.error();
@@ -117,8 +123,11 @@ Result<void> Run::prepare_activity() {
 Result<Expectation> Run::expect() {
   auto system = net::inside(topology_->of(spec_.detector), [] { return read_system_defaults(); });
   if (!system) return system.error();
-  auto resolved = resolve(spec_.policy, *system);
+  const bool windows = !spec_.windows_client.empty();
+  if (windows) *system = documented_defaults(TcpStack::windows);
+  auto resolved = resolve(spec_.policy, *system, windows ? kWindowsLimits : platform_limits());
   if (!resolved) return resolved.error();
+  if (windows && windows_fixed_count_) resolved->count = *windows_fixed_count_;
   PathFacts path;
   if (before_failure_ && before_failure_->rtt) {
     path.rtt = std::chrono::duration_cast<Millis>(*before_failure_->rtt);

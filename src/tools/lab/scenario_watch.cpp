@@ -97,6 +97,10 @@ const Moment& Run::origin_moment(Origin origin) const {
 // --- watching ---------------------------------------------------------------------------
 
 Result<Measurement> Run::watch(const Expectation& expected) {
+  if (!spec_.windows_client.empty()) {
+    reference_ = origin_moment(expected.detection.origin);
+    return watch_windows_client();
+  }
   if (expected.kind == Expectation::observe) {
     reference_ = spec_.activity == Activity::sending ? first_send_
                  : spec_.fault == Fault::kill_process || spec_.fault == Fault::stop_process
@@ -198,6 +202,12 @@ void Run::count_probes(ScenarioResult& result) const {
   net::CompactAddress self;
   if (!spec_.target.empty()) {
     self = net::compact(Topology::address(Host::server, spec_.family, kServerPort));
+  } else if (!spec_.windows_client.empty() && peer_) {
+    // The Windows client's end is the remote end of the server's socket the lab holds.
+    sockaddr_storage remote{};
+    socklen_t length = sizeof(remote);
+    if (::getpeername(peer_.get(), reinterpret_cast<sockaddr*>(&remote), &length) != 0) return;
+    self = net::compact(net::SocketAddress{remote, length});
   } else if (auto local = detector_ ? net::local_address(detector_.get())
                                     : Result<net::SocketAddress>(errno_error(EBADF, ""))) {
     self = net::compact(*local);
