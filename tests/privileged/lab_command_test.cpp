@@ -169,6 +169,28 @@ TEST_F(Lab, BlackBoxTcpkaExecGivesAServerKeepalive) {
   EXPECT_LE(busy["after_ms"].get<int>(), 6'129) << busy;
 }
 
+// The Windows path arms real probes: a Windows program under Wine applies the lab's
+// policy through libtcpka (SIO_KEEPALIVE_VALS under Wine), waits in recv(), and the
+// server's host crashes. Wine leaves the count to tcp_keepalive_probes, which the lab
+// sets to Windows' 10: ten probes, then WSAETIMEDOUT at idle + 10 * intvl = 12 s.
+TEST_F(Lab, AWindowsClientUnderWineDetectsACrashedServer) {
+  auto lab = SpawnedProcess::start(
+      {TCPKA_BINARY, "lab", "--json", "--windows-client", TCPKA_WINDOWS_CLIENT, "--only",
+       "windows-client"});
+  EXPECT_EQ(lab.wait_exit(kLabLimit), 0) << lab.error_output();
+  const auto report = nlohmann::json::parse(joined(lab.lines()), nullptr, false);
+  ASSERT_FALSE(report.is_discarded()) << joined(lab.lines()) << lab.error_output();
+  ASSERT_EQ(report["scenarios"].size(), 1u);
+  const auto& scenario = report["scenarios"][0];
+  EXPECT_EQ(scenario["pass"], true) << scenario;
+  const auto& measured = scenario["measured"];
+  ASSERT_EQ(measured["kind"], "ended") << measured;
+  EXPECT_EQ(measured["errno"], "ETIMEDOUT") << measured;
+  EXPECT_EQ(measured["probes"], 10) << measured;
+  EXPECT_GE(measured["after_ms"].get<int>(), 12'000) << measured;
+  EXPECT_LE(measured["after_ms"].get<int>(), 13'551) << measured;
+}
+
 // Where no network namespace can be made, the lab says what is missing and exits 3: here
 // inside a user namespace of the test's own whose namespace limits are set to zero (the
 // host's limits are not touched).
