@@ -174,9 +174,8 @@ TEST_F(Lab, BlackBoxTcpkaExecGivesAServerKeepalive) {
 // server's host crashes. Wine leaves the count to tcp_keepalive_probes, which the lab
 // sets to Windows' 10: ten probes, then WSAETIMEDOUT at idle + 10 * intvl = 12 s.
 TEST_F(Lab, AWindowsClientUnderWineDetectsACrashedServer) {
-  auto lab = SpawnedProcess::start(
-      {TCPKA_BINARY, "lab", "--json", "--windows-client", TCPKA_WINDOWS_CLIENT, "--only",
-       "windows-client"});
+  auto lab = SpawnedProcess::start({TCPKA_BINARY, "lab", "--json", "--windows-client",
+                                    TCPKA_WINDOWS_CLIENT, "--only", "windows-client"});
   EXPECT_EQ(lab.wait_exit(kLabLimit), 0) << lab.error_output();
   const auto report = nlohmann::json::parse(joined(lab.lines()), nullptr, false);
   ASSERT_FALSE(report.is_discarded()) << joined(lab.lines()) << lab.error_output();
