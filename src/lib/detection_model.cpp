@@ -129,8 +129,8 @@ Detection keepalive_unanswered(const Context& c) {
     return never(why);
   }
   const Millis user_timeout = c.user_timeout_ends_keepalive() ? c.policy.user_timeout : Millis(0);
-  const detail::Expiry expiry = detail::keepalive_expiry(
-      {c.policy.idle, c.policy.interval, c.policy.count, user_timeout});
+  const detail::Expiry expiry =
+      detail::keepalive_expiry({c.policy.idle, c.policy.interval, c.policy.count, user_timeout});
   std::string why = "keepalive probes at " + format_seconds(c.policy.idle) + ", then every " +
                     format_seconds(c.policy.interval) + "; ";
   if (c.user_timeout() && !c.user_timeout_ends_keepalive()) {

@@ -28,8 +28,7 @@ Result<Policy> with_automatic_user_timeout(NativeSocket socket, const Policy& po
   if (!interval) return interval.error();
   auto count = timing_for_auto(policy.count, current->count, "cnt", *current);
   if (!count) return count.error();
-  auto user_timeout =
-      detail::automatic_user_timeout(*idle, *interval, *count, platform_limits());
+  auto user_timeout = detail::automatic_user_timeout(*idle, *interval, *count, platform_limits());
   if (!user_timeout) return user_timeout.error();
   Policy concrete = policy;
   concrete.user_timeout = UserTimeout::fixed(*user_timeout);

@@ -4,7 +4,6 @@
 #include <cerrno>
 
 #include "platform.h"
-
 #include "tcpka/close_cause.h"
 #include "tcpka/detection_model.h"
 #include "tcpka/errno_name.h"

@@ -22,9 +22,8 @@ TEST(PlatformModel, WindowsDocumentsTwoHoursOneSecondAndTenProbes) {
   EXPECT_EQ(windows.keepalive_interval, Millis(1'000));
   EXPECT_EQ(windows.keepalive_probes, 10);
   // Windows' stock policy finds an idle dead peer after 2 h + 10 * 1 s.
-  const Detection d =
-      predict(PeerFailure::host_silent, Activity::idle,
-              keepalive(7'200, 1, windows.keepalive_probes), windows);
+  const Detection d = predict(PeerFailure::host_silent, Activity::idle,
+                              keepalive(7'200, 1, windows.keepalive_probes), windows);
   EXPECT_EQ(d.earliest, Millis(7'210'000));
   EXPECT_EQ(d.probes, 10);
 }
@@ -46,8 +45,8 @@ TEST(PlatformModel, OnlyLinuxLetsTheUserTimeoutEndKeepalive) {
 
 TEST(PlatformModel, WindowsCountsRetransmissionsInsteadOfTime) {
   const SystemDefaults windows = documented_defaults(TcpStack::windows);
-  const Detection d = predict(PeerFailure::host_silent, Activity::sending, keepalive(10, 5, 5),
-                              windows, kLoopback);
+  const Detection d =
+      predict(PeerFailure::host_silent, Activity::sending, keepalive(10, 5, 5), windows, kLoopback);
   ASSERT_TRUE(d.detected);
   EXPECT_EQ(d.retransmissions, windows.retries2) << d.explanation;
   EXPECT_NE(d.explanation.find("5 retransmissions"), std::string::npos) << d.explanation;
@@ -56,9 +55,8 @@ TEST(PlatformModel, WindowsCountsRetransmissionsInsteadOfTime) {
   // bound of over 900 s.
   EXPECT_LT(d.earliest, Millis(60'000));
 
-  const Detection bounded =
-      predict(PeerFailure::host_silent, Activity::sending, keepalive(10, 5, 5, Millis(4'000)),
-              windows, kLoopback);
+  const Detection bounded = predict(PeerFailure::host_silent, Activity::sending,
+                                    keepalive(10, 5, 5, Millis(4'000)), windows, kLoopback);
   EXPECT_NE(bounded.explanation.find("TCP_MAXRT ends it"), std::string::npos)
       << bounded.explanation;
   EXPECT_LT(bounded.earliest, d.earliest);

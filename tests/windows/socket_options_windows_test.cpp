@@ -1,8 +1,7 @@
 // apply_policy and read_back on real Winsock sockets: under Wine (CI) and on Windows.
+#include <gtest/gtest.h>
 #include <winsock2.h>
 #include <ws2tcpip.h>
-
-#include <gtest/gtest.h>
 
 #include <utility>
 
@@ -98,8 +97,7 @@ TEST(WindowsSocketOptions, AppliesAPolicyAndReadsBackWhatItCan) {
     EXPECT_FALSE(reading->idle);
     EXPECT_FALSE(reading->interval);
     EXPECT_FALSE(reading->count);
-    EXPECT_NE(reading->unreadable.find("SIO_KEEPALIVE_VALS cannot be read back"),
-              std::string::npos)
+    EXPECT_NE(reading->unreadable.find("SIO_KEEPALIVE_VALS cannot be read back"), std::string::npos)
         << reading->unreadable;
     auto strict = read_policy(c.client.get());
     ASSERT_FALSE(strict.ok());

@@ -1,8 +1,7 @@
 // read_system_defaults() on Windows: the registry values the seeds name, and the
 // documented defaults where they are absent.
-#include <windows.h>
-
 #include <gtest/gtest.h>
+#include <windows.h>
 
 #include <algorithm>
 

@@ -73,8 +73,8 @@ Failure set_options(SOCKET socket, const Policy& policy, bool skip_keepalive_tim
 }
 
 Error set_failed(SOCKET socket, const Failure& failure) {
-  return winsock_error(failure.code, "setsockopt(" + std::string(failure.option->readable) +
-                                         ", " + std::to_string(failure.value) + ") on " +
+  return winsock_error(failure.code, "setsockopt(" + std::string(failure.option->readable) + ", " +
+                                         std::to_string(failure.value) + ") on " +
                                          socket_text(socket));
 }
 
@@ -100,11 +100,11 @@ Result<Applied> apply_keepalive_vals(SOCKET socket, const Policy& policy,
   DWORD returned = 0;
   if (::WSAIoctl(socket, SIO_KEEPALIVE_VALS, &values, sizeof(values), nullptr, 0, &returned,
                  nullptr, nullptr) != 0) {
-    return winsock_error(::WSAGetLastError(),
-                         "WSAIoctl(SIO_KEEPALIVE_VALS, " + std::to_string(values.onoff) + ", " +
-                             std::to_string(values.keepalivetime) + " ms, " +
-                             std::to_string(values.keepaliveinterval) + " ms) on " +
-                             socket_text(socket));
+    return winsock_error(::WSAGetLastError(), "WSAIoctl(SIO_KEEPALIVE_VALS, " +
+                                                  std::to_string(values.onoff) + ", " +
+                                                  std::to_string(values.keepalivetime) + " ms, " +
+                                                  std::to_string(values.keepaliveinterval) +
+                                                  " ms) on " + socket_text(socket));
   }
   return applied;
 }
@@ -119,8 +119,8 @@ OptionValue get_option(SOCKET socket, const OptionDescriptor& option) {
   // Zeroed, because Windows writes a BOOL option as a single byte.
   DWORD data = 0;
   int length = sizeof(data);
-  if (::getsockopt(socket, option.level, option.name, reinterpret_cast<char*>(&data),
-                   &length) != 0) {
+  if (::getsockopt(socket, option.level, option.name, reinterpret_cast<char*>(&data), &length) !=
+      0) {
     return {0, ::WSAGetLastError()};
   }
   return {static_cast<int>(data), 0};
@@ -147,17 +147,17 @@ Result<void> check_tcp_socket(NativeSocket socket) {
     if (code == WSAENOTSOCK) {
       return winsock_error(code, socket_text(socket) + " is not a socket");
     }
-    return winsock_error(code, "getsockopt(SOL_SOCKET/SO_PROTOCOL_INFOW) on " +
-                                   socket_text(socket));
+    return winsock_error(code,
+                         "getsockopt(SOL_SOCKET/SO_PROTOCOL_INFOW) on " + socket_text(socket));
   }
   std::string what;
   if (info.iAddressFamily != AF_INET && info.iAddressFamily != AF_INET6) {
     what = family_name(info.iAddressFamily);
   } else if (info.iSocketType != SOCK_STREAM || info.iProtocol != IPPROTO_TCP) {
-    what = info.iSocketType == SOCK_DGRAM ? "a UDP socket"
-                                          : "an IP socket of type " +
-                                                std::to_string(info.iSocketType) + ", protocol " +
-                                                std::to_string(info.iProtocol);
+    what = info.iSocketType == SOCK_DGRAM
+               ? "a UDP socket"
+               : "an IP socket of type " + std::to_string(info.iSocketType) + ", protocol " +
+                     std::to_string(info.iProtocol);
   }
   if (what.empty()) return {};
   return winsock_error(WSAEPROTOTYPE, socket_text(socket) + " is " + what +
@@ -198,8 +198,8 @@ Result<PolicyReading> read_from_socket(NativeSocket socket) {
       continue;
     }
     if (!refused(got.code)) {
-      return winsock_error(got.code, "getsockopt(" + std::string(option.readable) + ") on " +
-                                         socket_text(socket));
+      return winsock_error(
+          got.code, "getsockopt(" + std::string(option.readable) + ") on " + socket_text(socket));
     }
     if (is_keepalive_timing(option)) {
       timings_refused = true;

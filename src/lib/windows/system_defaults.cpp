@@ -1,9 +1,9 @@
 // Windows: the TCP defaults from the registry values Microsoft documents under
 // HKLM\SYSTEM\CurrentControlSet\Services\Tcpip\Parameters. Windows adds none of them at
 // installation; an absent value means the documented default (documented_defaults()).
-#include <windows.h>
-
 #include "tcpka/system_defaults.h"
+
+#include <windows.h>
 
 namespace tcpka {
 namespace {

@@ -64,7 +64,8 @@ std::string mechanism_note(const Applied& applied) {
     note += fmt::format("; the count is the system's ({}), not the policy's", *applied.fixed_count);
   }
   if (applied.adapted_interval) {
-    note += fmt::format("; interval {} to keep the total", format_duration(*applied.adapted_interval));
+    note +=
+        fmt::format("; interval {} to keep the total", format_duration(*applied.adapted_interval));
   }
   return note;
 }
@@ -76,8 +77,8 @@ std::string windows_system_line(const SystemDefaults& s) {
       format_duration(s.keepalive_time), format_duration(s.keepalive_interval), s.keepalive_probes,
       s.retries2, s.syn_retries, format_seconds(s.rto_min), format_seconds(s.rto_max));
   for (const std::string& name : s.not_present) {
-    line += fmt::format("\n         ({} is not in the registry: the documented default is used)",
-                        name);
+    line +=
+        fmt::format("\n         ({} is not in the registry: the documented default is used)", name);
   }
   return line;
 }
@@ -262,12 +263,13 @@ nlohmann::json render_json(const PolicyReport& report) {
   json["rtt_ms"] = report.path.rtt.count();
   if (report.live) {
     const LiveSocket& live = *report.live;
-    json["live_socket"] = {{"peer", live.peer},
-                           {"read_back", reading_json(live.read_back)},
-                           {"mechanism", live.applied.mechanism == KeepaliveMechanism::socket_options
-                                             ? "socket_options"
-                                             : "SIO_KEEPALIVE_VALS"},
-                           {"matches", live.matches}};
+    json["live_socket"] = {
+        {"peer", live.peer},
+        {"read_back", reading_json(live.read_back)},
+        {"mechanism", live.applied.mechanism == KeepaliveMechanism::socket_options
+                          ? "socket_options"
+                          : "SIO_KEEPALIVE_VALS"},
+        {"matches", live.matches}};
     if (live.applied.fixed_count) json["live_socket"]["fixed_count"] = *live.applied.fixed_count;
     if (live.applied.adapted_interval) {
       json["live_socket"]["adapted_interval_ms"] = live.applied.adapted_interval->count();

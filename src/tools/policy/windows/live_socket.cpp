@@ -1,8 +1,9 @@
 // Windows: connect with Winsock, the policy applied before connect() as on Linux.
+#include "policy/live_socket.h"
+
 #include <winsock2.h>
 #include <ws2tcpip.h>
 
-#include "policy/live_socket.h"
 #include "tcpka/socket_options.h"
 
 namespace tcpka::tools {
@@ -87,9 +88,9 @@ std::variant<LiveSocket, LiveProbeFailure> probe_live_socket(const std::string& 
   hints.ai_protocol = IPPROTO_TCP;
   addrinfo* addresses = nullptr;
   if (const int error = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &addresses); error != 0) {
-    return LiveProbeFailure{"--fd-of: cannot resolve '" + endpoint_text + "' (error " +
-                                std::to_string(error) + ")",
-                            kExitBadInput};
+    return LiveProbeFailure{
+        "--fd-of: cannot resolve '" + endpoint_text + "' (error " + std::to_string(error) + ")",
+        kExitBadInput};
   }
   std::string last_error = "no address";
   for (const addrinfo* address = addresses; address != nullptr; address = address->ai_next) {
