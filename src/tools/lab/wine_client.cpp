@@ -29,7 +29,7 @@ std::string find_wine64() {
     std::size_t start = 0;
     while (start <= directories.size()) {
       const std::size_t end = std::min(directories.find(':', start), directories.size());
-      const std::string candidate = directories.substr(start, end - start) + "/wine64";
+      std::string candidate = directories.substr(start, end - start) + "/wine64";
       if (end > start && executable(candidate)) return candidate;
       start = end + 1;
     }
