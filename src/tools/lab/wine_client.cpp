@@ -3,7 +3,6 @@
 #include <fmt/core.h>
 #include <signal.h>
 #include <stdlib.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -37,12 +36,20 @@ std::string find_wine64() {
   return executable("/usr/lib/wine/wine64") ? "/usr/lib/wine/wine64" : "";
 }
 
-// Wine's own services (winedevice.exe and the like) outlive their wineserver by a moment,
-// in the host's namespace and outside any process group of the lab's: the lab kills
-// whatever still runs in that namespace, and waits until it is gone.
-void kill_processes_in(const net::NetNamespace& ns) {
-  struct stat own {};
-  if (::fstat(ns.fd(), &own) != 0) return;
+// What the wineserver's stop left running: every process of this client's Wine carries
+// its prefix in WINEPREFIX. The lab kills those and waits until none is left. A killed
+// process that is gone but not yet reaped (its parent is init: Wine daemonizes) has no
+// environment any more, so it counts as gone: it holds no namespace and runs nothing.
+bool runs_in_prefix(const std::filesystem::path& process, const std::string& setting) {
+  std::ifstream environ(process / "environ", std::ios::binary);
+  for (std::string variable; std::getline(environ, variable, '\0');) {
+    if (variable == setting) return true;
+  }
+  return false;
+}
+
+void kill_wine_of(const std::string& prefix) {
+  const std::string setting = "WINEPREFIX=" + prefix;
   const auto deadline = std::chrono::steady_clock::now() + kStopTimeout;
   while (std::chrono::steady_clock::now() < deadline) {
     bool any = false;
@@ -50,13 +57,9 @@ void kill_processes_in(const net::NetNamespace& ns) {
     for (const auto& entry : std::filesystem::directory_iterator("/proc", error)) {
       const std::string name = entry.path().filename();
       if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-      struct stat theirs {};
-      if (::stat((entry.path() / "ns/net").c_str(), &theirs) != 0) continue;
-      if (theirs.st_ino != own.st_ino || theirs.st_dev != own.st_dev) continue;
-      const pid_t pid = static_cast<pid_t>(std::stol(name));
-      if (pid == ::getpid()) continue;
+      if (!runs_in_prefix(entry.path(), setting)) continue;
       any = true;
-      ::kill(pid, SIGKILL);
+      ::kill(static_cast<pid_t>(std::stol(name)), SIGKILL);
     }
     if (!any) return;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -129,7 +132,7 @@ WineClient::~WineClient() {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
   }
-  kill_processes_in(*ns_);
+  kill_wine_of(directory_ + "/prefix");  // what the stop missed, if it timed out
   std::error_code ignored;
   std::filesystem::remove_all(directory_, ignored);
 }
