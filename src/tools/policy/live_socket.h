@@ -8,6 +8,7 @@
 
 #include "cli/exit_codes.h"
 #include "policy/policy_report.h"
+#include "tcpka/socket_options.h"
 
 namespace tcpka::tools {
 
@@ -18,6 +19,7 @@ struct LiveProbeFailure {
 
 std::variant<LiveSocket, LiveProbeFailure> probe_live_socket(const std::string& endpoint_text,
                                                              const Policy& policy,
-                                                             const ResolvedPolicy& expected);
+                                                             const ResolvedPolicy& expected,
+                                                             const ApplyOptions& options);
 
 }  // namespace tcpka::tools

@@ -21,6 +21,7 @@ struct Options {
   std::string rtt = "1ms";
   bool json = false;
   bool explain = false;
+  bool keep_total = false;
 };
 
 int run(const Options& options) {
@@ -36,7 +37,9 @@ int run(const Options& options) {
   PolicyReport report =
       make_policy_report(*asked, *effective, *system, PathFacts{*rtt, std::nullopt});
   if (!options.fd_of.empty()) {
-    auto live = probe_live_socket(options.fd_of, *asked, *effective);
+    const ApplyOptions apply{options.keep_total ? FixedCount::keep_total
+                                                : FixedCount::keep_interval};
+    auto live = probe_live_socket(options.fd_of, *asked, *effective, apply);
     if (const auto* failure = std::get_if<LiveProbeFailure>(&live)) {
       return fail(kName, failure->message, failure->code);
     }
@@ -67,6 +70,10 @@ Subcommand add_policy_command(CLI::App& tcpka) {
                   "Also connect to HOST:PORT with the policy applied and read back what the "
                   "kernel has in force on that socket (exit 1 if it differs)")
       ->type_name("HOST:PORT");
+  app->add_flag("--keep-total", options->keep_total,
+                "With --fd-of, where the system fixes the probe count (Windows' "
+                "SIO_KEEPALIVE_VALS: 10), scale the interval so that idle + intvl * cnt stays as "
+                "asked");
   app->add_option("--rtt", options->rtt, "Round-trip time of the path, for the model")
       ->type_name("D")
       ->capture_default_str();

@@ -12,14 +12,15 @@ constexpr std::chrono::seconds kConnectTimeout{5};
 
 std::variant<LiveSocket, LiveProbeFailure> probe_live_socket(const std::string& endpoint_text,
                                                              const Policy& policy,
-                                                             const ResolvedPolicy& expected) {
+                                                             const ResolvedPolicy& expected,
+                                                             const ApplyOptions& options) {
   auto endpoint = net::parse_endpoint(endpoint_text);
   if (!endpoint) return LiveProbeFailure{"--fd-of: " + endpoint.error().message, kExitBadInput};
   auto addresses = net::resolve(*endpoint);
   if (!addresses) return LiveProbeFailure{"--fd-of: " + addresses.error().message, kExitBadInput};
   Applied applied;
   const auto apply = [&](int fd) -> Result<void> {
-    auto result = apply_policy(fd, policy);
+    auto result = apply_policy(fd, policy, options);
     if (!result) return result.error();
     applied = *result;
     return {};

@@ -76,7 +76,8 @@ std::string connect_within(SOCKET socket, const addrinfo& address) {
 
 std::variant<LiveSocket, LiveProbeFailure> probe_live_socket(const std::string& endpoint_text,
                                                              const Policy& policy,
-                                                             const ResolvedPolicy& expected) {
+                                                             const ResolvedPolicy& expected,
+                                                             const ApplyOptions& options) {
   if (!start_winsock()) return LiveProbeFailure{"--fd-of: WSAStartup failed", kExitCheckFailed};
   std::string host;
   std::string port;
@@ -96,7 +97,7 @@ std::variant<LiveSocket, LiveProbeFailure> probe_live_socket(const std::string& 
   for (const addrinfo* address = addresses; address != nullptr; address = address->ai_next) {
     Socket socket(::socket(address->ai_family, SOCK_STREAM, IPPROTO_TCP));
     if (socket.get() == INVALID_SOCKET) continue;
-    auto applied = apply_policy(socket.get(), policy);
+    auto applied = apply_policy(socket.get(), policy, options);
     if (!applied) {
       ::freeaddrinfo(addresses);
       return LiveProbeFailure{applied.error().message, kExitCheckFailed};
