@@ -13,8 +13,8 @@ namespace tcpka::detail {
 namespace {
 
 // The timings come before SO_KEEPALIVE so that the keepalive timer, once armed, already
-// runs on the asked idle time. (Linux re-arms it on TCP_KEEPIDLE anyway; the order
-// keeps other platforms honest.)
+// runs on the asked idle time. (Linux re-arms it on TCP_KEEPIDLE either way; macOS needs
+// the opposite order, see darwin/socket_options.cpp.)
 constexpr OptionDescriptor kLinuxOptions[] = {
     {PolicyField::idle, IPPROTO_TCP, TCP_KEEPIDLE, "IPPROTO_TCP/TCP_KEEPIDLE", OptionUnit::seconds},
     {PolicyField::interval, IPPROTO_TCP, TCP_KEEPINTVL, "IPPROTO_TCP/TCP_KEEPINTVL",
