@@ -160,8 +160,12 @@ void Runner::report_finished(std::size_t i) {
   const std::size_t done =
       static_cast<std::size_t>(std::count(reported_.begin(), reported_.end(), true));
   const ScenarioResult& r = results_[i];
+  // A black box has no prediction: what it did is only seen.
+  const char* verdict = r.expected.kind == Expectation::observe ? (r.pass ? "seen" : "did not run")
+                        : r.pass                                ? "as predicted"
+                                                                : "OUTSIDE";
   fmt::print(stderr, "lab: [{:>2}/{}] {}: {} ({})\n", done, specs_.size(), r.spec.title(),
-             measured_text(r.measured, limits_.cap), r.pass ? "as predicted" : "OUTSIDE");
+             measured_text(r.measured, limits_.cap), verdict);
 }
 
 void Runner::report_waiting(std::chrono::steady_clock::time_point start) const {
