@@ -93,13 +93,13 @@ TEST(Connect, ClientSideKeepaliveFindsADeadServer) {
   net::UniqueFd accepted(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
   ASSERT_TRUE(accepted.valid());
   silence(accepted.get());
-  const auto closed = client.wait_for_line("\"close\"", 10s);
+  const auto closed = client.wait_for_line("\"close\"", 30s);
   ASSERT_TRUE(closed.has_value());
   const auto event = nlohmann::json::parse(*closed);
   EXPECT_EQ(event["cause"], "keepalive_timeout");
   EXPECT_EQ(event["errno"], "ETIMEDOUT");
   EXPECT_EQ(event["probes"], 2);
-  EXPECT_EQ(client.wait_exit(10s), 0);
+  EXPECT_EQ(client.wait_exit(30s), 0);
 }
 
 TEST(Connect, RefusedConnectionsExitOne) {
@@ -136,7 +136,7 @@ TEST(Connect, SpreadsConnectionsOverSourceAddresses) {
   EXPECT_EQ(run.exit_code, 0) << run.err;
   std::set<std::string> sources;
   server.process.signal(SIGTERM);
-  EXPECT_EQ(server.process.wait_exit(10s), 0);
+  EXPECT_EQ(server.process.wait_exit(30s), 0);
   for (const std::string& line : server.process.lines()) {
     const auto json = nlohmann::json::parse(line);
     if (json["event"] != "close") continue;
@@ -175,9 +175,9 @@ TEST(Connect, StopsOnSigintWithASummary) {
   SpawnedProcess client = SpawnedProcess::start(
       {TCPKA_BINARY, "connect", server.address, "--count", "5", "--hold", "--log", "json"});
   // Interrupted only once all five are open, as serve sees them: not after a guessed delay.
-  ASSERT_TRUE(wait_until_serve_has_open(server, 5, 10s)) << client.error_output();
+  ASSERT_TRUE(wait_until_serve_has_open(server, 5, 30s)) << client.error_output();
   client.signal(SIGINT);
-  EXPECT_EQ(client.wait_exit(10s), 0);
+  EXPECT_EQ(client.wait_exit(30s), 0);
   const auto summary =
       std::find_if(client.lines().begin(), client.lines().end(),
                    [](const std::string& l) { return l.find("\"summary\"") != std::string::npos; });
@@ -206,7 +206,7 @@ TEST(Connect, BadInputGetsOneLineAndExitTwo) {
   for (const auto& args : cases) {
     std::vector<std::string> argv = {TCPKA_BINARY, "connect"};
     argv.insert(argv.end(), args.begin(), args.end());
-    const ProcessResult result = run_process(argv, 10s);
+    const ProcessResult result = run_process(argv, 30s);
     const std::string shown = args.empty() ? "(none)" : args.back();
     EXPECT_EQ(result.exit_code, 2) << shown << ": " << result.err;
     EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << result.err;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "support/child_process.h"
+#include "support/spawned_process.h"
 
 namespace tcpka::testing {
 namespace {
@@ -21,6 +22,9 @@ using namespace std::chrono_literals;
 // idle=7s,intvl=3s,cnt=4: values no default has; ut=auto makes 7 + 3 * 4 = 19 s.
 constexpr const char* kPolicy = "idle=7s,intvl=3s,cnt=4,ut=auto";
 constexpr const char* kCovered = "keepalive=1 idle=7 intvl=3 cnt=4 ut=19000";
+// The interpreter these tests mean: Debian's, not whatever a version manager puts first
+// in PATH (pyenv's shim is a shell script that forks dozens of processes first).
+constexpr const char* kPython = "/usr/bin/python3";
 
 ProcessResult run_exec(std::vector<std::string> arguments,
                        std::vector<std::string> command = {SOCKET_PROBE}) {
@@ -28,7 +32,7 @@ ProcessResult run_exec(std::vector<std::string> arguments,
   argv.insert(argv.end(), arguments.begin(), arguments.end());
   argv.push_back("--");
   argv.insert(argv.end(), command.begin(), command.end());
-  return run_process(argv, 20s);
+  return run_process(argv, 30s);
 }
 
 std::vector<std::string> lines_starting(const std::string& text, const std::string& prefix) {
@@ -58,12 +62,12 @@ TEST(Exec, EverySocketOfAConnectionGetsThePolicy) {
 }
 
 TEST(Exec, WithoutTheShimNothingIsSet) {
-  const ProcessResult result = run_process({SOCKET_PROBE, "connection"}, 10s);
+  const ProcessResult result = run_process({SOCKET_PROBE, "connection"}, 30s);
   EXPECT_NE(result.out.find("client keepalive=0"), std::string::npos) << result.out;
 }
 
 TEST(Exec, PythonSocketsWithCloexecAreCovered) {
-  const ProcessResult result = run_exec({"--policy", kPolicy}, {"python3", SOCKET_PROBE_PY});
+  const ProcessResult result = run_exec({"--policy", kPolicy}, {kPython, SOCKET_PROBE_PY});
   ASSERT_EQ(result.exit_code, 0) << result.err;
   EXPECT_EQ(lines_starting(result.out, "client keepalive=1 idle=7 ut=19000").size(), 2u)
       << "IPv4 and IPv6\n"
@@ -106,7 +110,7 @@ TEST(Exec, ASocketFromAConstructorIsCovered) {
 }
 
 TEST(Exec, ErrnoIsWhatTheRealCallLeft) {
-  const ProcessResult without = run_process({SOCKET_PROBE, "errno"}, 10s);
+  const ProcessResult without = run_process({SOCKET_PROBE, "errno"}, 30s);
   const ProcessResult with = run_exec({"--policy", kPolicy}, {SOCKET_PROBE, "errno"});
   EXPECT_NE(without.out.find("refused: -1 Connection refused"), std::string::npos);
   EXPECT_EQ(with.out, without.out);
@@ -165,7 +169,7 @@ TEST(Exec, AMalformedPolicyInTheEnvironmentLeavesTheProgramAlone) {
   const ProcessResult result =
       run_process({"/usr/bin/env", "TCPKA_POLICY=idle=forever", "LD_PRELOAD=" PRELOAD_LIBRARY,
                    SOCKET_PROBE, "connection"},
-                  10s);
+                  30s);
   EXPECT_EQ(result.exit_code, 0);
   EXPECT_NE(result.out.find("client keepalive=0"), std::string::npos) << result.out;
   EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << result.err;
@@ -177,16 +181,16 @@ TEST(Exec, ReadsLibkeepalivesVariables) {
   const ProcessResult alone =
       run_process({"/usr/bin/env", "KEEPIDLE=11", "KEEPINTVL=4", "KEEPCNT=2",
                    "LD_PRELOAD=" PRELOAD_LIBRARY, SOCKET_PROBE, "plain"},
-                  10s);
+                  30s);
   EXPECT_EQ(alone.out, "exec'd child keepalive=1 idle=11 intvl=4 cnt=2 ut=0\n") << alone.err;
   const ProcessResult mixed =
       run_process({"/usr/bin/env", "KEEPIDLE=11", "KEEPCNT=2", "TCPKA_POLICY=idle=7s",
                    "LD_PRELOAD=" PRELOAD_LIBRARY, SOCKET_PROBE, "plain"},
-                  10s);
+                  30s);
   EXPECT_NE(mixed.out.find("keepalive=1 idle=7"), std::string::npos) << mixed.out;
   EXPECT_NE(mixed.out.find("cnt=2"), std::string::npos) << mixed.out;
   const ProcessResult off = run_process(
-      {"/usr/bin/env", "KEEPALIVE=off", "LD_PRELOAD=" PRELOAD_LIBRARY, SOCKET_PROBE, "plain"}, 10s);
+      {"/usr/bin/env", "KEEPALIVE=off", "LD_PRELOAD=" PRELOAD_LIBRARY, SOCKET_PROBE, "plain"}, 30s);
   EXPECT_NE(off.out.find("keepalive=0"), std::string::npos) << off.out;
 }
 
@@ -196,22 +200,72 @@ TEST(Exec, KeepsOtherPreloadedLibraries) {
   const ProcessResult result =
       run_process({"/usr/bin/env", "LD_PRELOAD=libm.so.6", "ASAN_OPTIONS=verify_asan_link_order=0",
                    TCPKA_BINARY, "exec", "--policy", kPolicy, "--", "/usr/bin/env"},
-                  10s);
+                  30s);
   EXPECT_NE(result.out.find("LD_PRELOAD=" PRELOAD_LIBRARY ":libm.so.6"), std::string::npos)
       << result.out;
 }
 
+// A Python program that makes a listener, a connection and its accepted end, all in a
+// child that hands the three to the program in one message: the program goes from no TCP
+// socket to three at once, so a check that looks at its first sees them all. It starts
+// when a line comes on its standard input, and holds its sockets until that closes.
+constexpr const char* kThreeSocketsOnCue =
+    "import os,socket,sys\n"
+    "sys.stdin.readline()\n"
+    "mine,theirs=socket.socketpair()\n"
+    "if os.fork()==0:\n"
+    "  l=socket.socket(); l.bind(('127.0.0.1',0)); l.listen()\n"
+    "  c=socket.create_connection(l.getsockname()); a,_=l.accept()\n"
+    "  socket.send_fds(theirs,[b'x'],[l.fileno(),c.fileno(),a.fileno()]); os._exit(0)\n"
+    "_,fds,_,_=socket.recv_fds(mine,1,3); os.wait()\n"
+    "sys.stdin.read()\n";
+
+SpawnedProcess start_exec_check(const std::string& delay) {
+  return SpawnedProcess::start({TCPKA_BINARY, "exec", "--policy", kPolicy, "--check", delay, "--",
+                                kPython, "-c", kThreeSocketsOnCue},
+                               SpawnedProcess::Options{.fd_limit = std::nullopt, .input = true});
+}
+
+void expect_three_covered_sockets(const std::string& report) {
+  EXPECT_NE(report.find("3 TCP socket(s)"), std::string::npos) << report;
+  EXPECT_NE(report.find("armed, next probe in"), std::string::npos) << report;
+  EXPECT_NE(report.find("0 without keepalive"), std::string::npos) << report;
+}
+
 TEST(Exec, CheckShowsWhatTheKernelHas) {
-  const ProcessResult result =
-      run_exec({"--policy", kPolicy, "--check", "300ms"},
-               {"python3", "-c",
-                "import socket,time\n"
-                "l=socket.socket(); l.bind(('127.0.0.1',0)); l.listen()\n"
-                "c=socket.create_connection(l.getsockname()); a,_=l.accept(); time.sleep(1)"});
-  EXPECT_EQ(result.exit_code, 0) << result.err;
-  EXPECT_NE(result.err.find("3 TCP socket(s)"), std::string::npos) << result.err;
-  EXPECT_NE(result.err.find("armed, next probe in"), std::string::npos) << result.err;
-  EXPECT_NE(result.err.find("0 without keepalive"), std::string::npos) << result.err;
+  SpawnedProcess exec = start_exec_check("100ms");
+  exec.write_input("go\n");
+  ASSERT_TRUE(exec.wait_for_error("without keepalive", 30s)) << exec.error_output();
+  exec.close_input();
+  EXPECT_EQ(exec.wait_exit(30s), 0) << exec.error_output();
+  expect_three_covered_sockets(exec.error_output());
+}
+
+// A program slower to open its first socket than --check's delay (a JVM, a Python behind
+// a version manager's shim) is checked once it has one, not reported empty for being slow.
+TEST(Exec, CheckWaitsForTheFirstSocketOfASlowStarter) {
+  SpawnedProcess exec = start_exec_check("1ms");
+  // The program holds no socket until told: the delay passes first, whatever the load.
+  ASSERT_TRUE(exec.wait_for_error("waiting for its first", 30s)) << exec.error_output();
+  EXPECT_EQ(exec.error_output().find("TCP socket(s) of pid"), std::string::npos)
+      << exec.error_output();
+  exec.write_input("go\n");
+  ASSERT_TRUE(exec.wait_for_error("without keepalive", 30s)) << exec.error_output();
+  exec.close_input();
+  EXPECT_EQ(exec.wait_exit(30s), 0) << exec.error_output();
+  EXPECT_NE(exec.error_output().find("at its first TCP socket (later than --check 1ms)"),
+            std::string::npos)
+      << exec.error_output();
+  expect_three_covered_sockets(exec.error_output());
+}
+
+// A program that ends without a socket is not waited for until the delay, and says so.
+TEST(Exec, CheckOfAProgramThatExitsWithoutASocket) {
+  const ProcessResult result = run_exec({"--check", "1h"}, {"/bin/sh", "-c", "exit 7"});
+  EXPECT_FALSE(result.timed_out);
+  EXPECT_EQ(result.exit_code, 7) << result.err;
+  EXPECT_NE(result.err.find("exited with status 7"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("before its TCP sockets were listed"), std::string::npos) << result.err;
 }
 
 TEST(Exec, BadInputGetsOneLineAndExitTwo) {

@@ -22,7 +22,7 @@ Outcome run_lab(std::vector<std::string> arguments) {
   arguments.insert(arguments.begin(), {TCPKA_BINARY, "lab"});
   auto lab = SpawnedProcess::start(arguments);
   Outcome outcome;
-  outcome.code = lab.wait_exit(10s);
+  outcome.code = lab.wait_exit(30s);
   for (const std::string& line : lab.lines())
     outcome.out += line + "\n";
   outcome.err = lab.error_output();
@@ -37,10 +37,15 @@ TEST(LabCommand, BadInputGetsOneLineAndExitTwo) {
       {{"--policy", "idle=0.5s"}, "tcpka lab: --policy: idle=500ms is out of range"},
       {{"--report", "/nonexistent/dir/lab.html"},
        "tcpka lab: --report: cannot write /nonexistent/dir/lab.html"},
+      {{"--target-startup", "5s"}, "tcpka lab: --target-startup: only with --target\n"},
+      {{"--target", "true", "--target-startup", "0s"},
+       "tcpka lab: --target-startup: give 100ms to 10m\n"},
+      {{"--target", "true", "--target-startup", "later"},
+       "tcpka lab: --target-startup: 'later' is not a duration"},
   };
   for (const auto& [arguments, message] : cases) {
     const Outcome outcome = run_lab(arguments);
-    EXPECT_EQ(outcome.code, 2) << arguments[0] << " " << arguments[1];
+    EXPECT_EQ(outcome.code, 2) << arguments[0] << " " << arguments.back();
     EXPECT_EQ(outcome.err.rfind(message, 0), 0u) << outcome.err;
     EXPECT_EQ(std::count(outcome.err.begin(), outcome.err.end(), '\n'), 1) << outcome.err;
     EXPECT_TRUE(outcome.out.empty()) << outcome.out;

@@ -16,6 +16,9 @@ struct RunningServe {
   int port = 0;
 };
 
+// A safety net, not a speed claim: serve says it listens long before this on any machine.
+inline constexpr std::chrono::seconds kServeStartLimit{30};
+
 inline int port_of(const std::string& address) {
   return std::stoi(address.substr(address.rfind(':') + 1));
 }
@@ -27,7 +30,7 @@ inline RunningServe start_serve(const std::vector<std::string>& args,
                                    "127.0.0.1:0", "--log", "json"};
   argv.insert(argv.end(), args.begin(), args.end());
   SpawnedProcess process = SpawnedProcess::start(argv, options);
-  const auto listening = process.wait_for_line("\"listening\"", std::chrono::seconds(10));
+  const auto listening = process.wait_for_line("\"listening\"", kServeStartLimit);
   if (!listening) throw std::runtime_error("serve did not start: " + process.error_output());
   const std::string address = nlohmann::json::parse(*listening)["address"];
   return RunningServe{std::move(process), address, port_of(address)};

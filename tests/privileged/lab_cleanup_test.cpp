@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "support/private_netns.h"
+#include "support/privileges.h"
 #include "support/process_tree.h"
 #include "support/spawned_process.h"
 
@@ -19,9 +20,7 @@ using namespace std::chrono_literals;
 
 class Lab : public ::testing::Test {
  protected:
-  void SetUp() override {
-    if (!can_create_network_namespaces()) GTEST_SKIP() << "needs root";
-  }
+  void SetUp() override { TCPKA_REQUIRE_NETWORK_NAMESPACES(); }
 };
 
 TEST_F(Lab, KilledMidRunItLeavesNoNamespaceLinkOrProcess) {
@@ -31,8 +30,9 @@ TEST_F(Lab, KilledMidRunItLeavesNoNamespaceLinkOrProcess) {
   // Wait until the scenarios are under way: namespaces made, peers started.
   std::set<ino_t> held;
   std::vector<pid_t> peers;
-  for (int i = 0; i < 50 && (held.size() < 12 || peers.empty()); ++i) {
-    std::this_thread::sleep_for(100ms);
+  const auto started = std::chrono::steady_clock::now();
+  while ((held.size() < 12 || peers.empty()) && std::chrono::steady_clock::now() - started < 60s) {
+    lab.read_output(20ms);
     held = namespaces_held_by(lab.pid());
     peers = children_of(lab.pid());
   }
@@ -45,11 +45,13 @@ TEST_F(Lab, KilledMidRunItLeavesNoNamespaceLinkOrProcess) {
   }
 
   lab.signal(SIGKILL);
-  EXPECT_FALSE(lab.wait_exit(5s).has_value()) << "it died of the signal";
+  EXPECT_FALSE(lab.wait_exit(30s).has_value()) << "it died of the signal";
 
-  // The peers die with it (PR_SET_PDEATHSIG), and nothing holds its namespaces.
+  // The peers die with it (PR_SET_PDEATHSIG), and nothing holds its namespaces: looked at
+  // until then, for 30 s at most (the kernel tears them down asynchronously).
   std::set<ino_t> still_held;
-  for (int i = 0; i < 40; ++i) {
+  const auto killed = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() - killed < 30s) {
     still_held.clear();
     for (pid_t pid : all_pids()) {
       for (ino_t ino : namespaces_held_by(pid)) {
@@ -59,7 +61,7 @@ TEST_F(Lab, KilledMidRunItLeavesNoNamespaceLinkOrProcess) {
     const bool peers_gone =
         std::none_of(peers.begin(), peers.end(), [](pid_t pid) { return alive(pid); });
     if (still_held.empty() && peers_gone) break;
-    std::this_thread::sleep_for(50ms);
+    std::this_thread::sleep_for(20ms);
   }
   EXPECT_TRUE(still_held.empty()) << still_held.size() << " of the lab's namespaces live on";
   for (pid_t peer : peers)

@@ -19,6 +19,7 @@
 #include "net/packet_capture.h"
 #include "support/ip_versions.h"
 #include "support/private_netns.h"
+#include "support/privileges.h"
 
 namespace tcpka::tools::lab {
 namespace {
@@ -33,16 +34,16 @@ Result<net::UniqueFd> listen_in(const net::NetNamespace& ns, int family) {
 }
 
 Result<net::UniqueFd> connect_from(const net::NetNamespace& ns, int family,
-                                   std::chrono::milliseconds timeout = 2s) {
+                                   std::chrono::milliseconds timeout = 10s) {
   return net::inside(ns, [&] {
     return net::connect_tcp(Topology::address(Host::server, family, kPort), timeout);
   });
 }
 
-// Accepts one connection within a second.
+// Accepts one connection, waiting up to 10 s for it.
 net::UniqueFd accept_one(int listener) {
   pollfd ready{listener, POLLIN, 0};
-  if (::poll(&ready, 1, 1'000) != 1) return {};
+  if (::poll(&ready, 1, 10'000) != 1) return {};
   return net::UniqueFd(::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC));
 }
 
@@ -57,9 +58,7 @@ std::vector<std::string> host_links() {
 
 class LabTopology : public ::testing::TestWithParam<int> {
  protected:
-  void SetUp() override {
-    if (!testing::can_create_network_namespaces()) GTEST_SKIP() << "needs root";
-  }
+  void SetUp() override { TCPKA_REQUIRE_NETWORK_NAMESPACES(); }
 
   // A topology with a connection from the client host to the server host.
   void connect_through() {

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "support/private_netns.h"
+#include "support/privileges.h"
 #include "tcpka/system_defaults.h"
 
 namespace tcpka {
@@ -10,7 +11,7 @@ namespace {
 using namespace testing;
 
 TEST(NamespaceDefaults, AreReadFromTheCallingThreadsNamespace) {
-  if (!can_create_network_namespaces()) GTEST_SKIP() << "needs root (CAP_SYS_ADMIN)";
+  TCPKA_REQUIRE_NETWORK_NAMESPACES();
   const SystemDefaults host = *read_system_defaults();
   SystemDefaults inside;
   in_private_netns([&] {

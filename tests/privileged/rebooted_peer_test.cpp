@@ -7,6 +7,7 @@
 
 #include "support/ip_versions.h"
 #include "support/private_netns.h"
+#include "support/privileges.h"
 #include "support/scenario_expectations.h"
 
 namespace tcpka {
@@ -16,9 +17,7 @@ using namespace testing;
 
 class RebootedPeer : public ::testing::TestWithParam<int> {
  protected:
-  void SetUp() override {
-    if (!can_create_network_namespaces()) GTEST_SKIP() << "needs root (CAP_NET_ADMIN)";
-  }
+  void SetUp() override { TCPKA_REQUIRE_NETWORK_NAMESPACES(); }
 };
 
 void expect_reset_within_prediction(const ScenarioRun& run) {

@@ -4,6 +4,7 @@
 
 #include "support/ip_versions.h"
 #include "support/private_netns.h"
+#include "support/privileges.h"
 #include "support/scenario_expectations.h"
 
 namespace tcpka {
@@ -13,9 +14,7 @@ using namespace testing;
 
 class RetransmissionLimits : public ::testing::TestWithParam<int> {
  protected:
-  void SetUp() override {
-    if (!can_create_network_namespaces()) GTEST_SKIP() << "needs root (CAP_SYS_ADMIN)";
-  }
+  void SetUp() override { TCPKA_REQUIRE_NETWORK_NAMESPACES(); }
 };
 
 // tcp_retries2=3: 3 s counted from the first retransmission. With a 204 ms RTO the third

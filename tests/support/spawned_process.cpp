@@ -31,6 +31,12 @@ SpawnedProcess SpawnedProcess::start(const std::vector<std::string>& argv, Optio
     ::close(out[1]);
     throw std::runtime_error("pipe2 failed");
   }
+  int in[2] = {-1, -1};
+  if (options.input && ::pipe2(in, O_CLOEXEC) != 0) {
+    for (const int fd : {out[0], out[1], err[0], err[1]})
+      ::close(fd);
+    throw std::runtime_error("pipe2 failed");
+  }
   std::vector<char*> args;
   args.reserve(argv.size() + 1);
   for (const std::string& arg : argv)
@@ -47,6 +53,7 @@ SpawnedProcess SpawnedProcess::start(const std::vector<std::string>& argv, Optio
     if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != parent) ::_exit(126);
     ::dup2(out[1], STDOUT_FILENO);
     ::dup2(err[1], STDERR_FILENO);
+    if (in[0] >= 0) ::dup2(in[0], STDIN_FILENO);
     if (options.fd_limit) {
       const rlimit limit{*options.fd_limit, *options.fd_limit};
       ::setrlimit(RLIMIT_NOFILE, &limit);
@@ -56,15 +63,17 @@ SpawnedProcess SpawnedProcess::start(const std::vector<std::string>& argv, Optio
   }
   ::close(out[1]);
   ::close(err[1]);
+  if (in[0] >= 0) ::close(in[0]);
   ::fcntl(out[0], F_SETFL, O_NONBLOCK);
   ::fcntl(err[0], F_SETFL, O_NONBLOCK);
-  return SpawnedProcess(pid, out[0], err[0]);
+  return SpawnedProcess(pid, out[0], err[0], in[1]);
 }
 
 SpawnedProcess::SpawnedProcess(SpawnedProcess&& other) noexcept
     : pid_(std::exchange(other.pid_, -1)),
       out_(std::exchange(other.out_, -1)),
       err_fd_(std::exchange(other.err_fd_, -1)),
+      in_(std::exchange(other.in_, -1)),
       reaped_(other.reaped_),
       status_(other.status_),
       partial_(std::move(other.partial_)),
@@ -72,6 +81,7 @@ SpawnedProcess::SpawnedProcess(SpawnedProcess&& other) noexcept
       err_(std::move(other.err_)) {}
 
 SpawnedProcess::~SpawnedProcess() {
+  close_input();
   if (pid_ > 0) kill_and_reap();
   if (out_ >= 0) ::close(out_);
   if (err_fd_ >= 0) ::close(err_fd_);
@@ -108,6 +118,33 @@ std::optional<std::string> SpawnedProcess::wait_for_line(std::string_view needle
     if (left.count() <= 0) return std::nullopt;
     pump(std::min(left, std::chrono::milliseconds(50)));
   }
+}
+
+bool SpawnedProcess::wait_for_error(std::string_view needle, std::chrono::milliseconds limit) {
+  const auto deadline = Clock::now() + limit;
+  while (err_.find(needle) == std::string::npos) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) return false;
+    pump(std::min(left, std::chrono::milliseconds(50)));
+  }
+  return true;
+}
+
+void SpawnedProcess::write_input(std::string_view text) {
+  if (in_ < 0) throw std::logic_error("write_input: started without Options::input");
+  // A child that exited must fail the write (EPIPE), not kill the test with SIGPIPE.
+  ::signal(SIGPIPE, SIG_IGN);
+  while (!text.empty()) {
+    const ssize_t n = ::write(in_, text.data(), text.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) throw std::runtime_error(std::string("write_input: ") + std::strerror(errno));
+    text.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+void SpawnedProcess::close_input() {
+  if (in_ >= 0) ::close(std::exchange(in_, -1));
 }
 
 void SpawnedProcess::signal(int number) const {

@@ -20,6 +20,7 @@ class SpawnedProcess {
  public:
   struct Options {
     std::optional<std::uint64_t> fd_limit;  // RLIMIT_NOFILE (soft and hard) for the child
+    bool input = false;                     // standard input from a pipe (write_input, close_input)
   };
 
   // Throws when it cannot be started.
@@ -39,6 +40,11 @@ class SpawnedProcess {
   // Waits up to `limit` for a line of standard output containing `needle`.
   std::optional<std::string> wait_for_line(std::string_view needle,
                                            std::chrono::milliseconds limit);
+  // Waits up to `limit` for standard error to contain `needle`.
+  bool wait_for_error(std::string_view needle, std::chrono::milliseconds limit);
+  // With Options::input: writes to its standard input, or closes it (end of file).
+  void write_input(std::string_view text);
+  void close_input();
   // Every whole line of standard output read so far.
   const std::vector<std::string>& lines() const { return lines_; }
   const std::string& error_output() const { return err_; }
@@ -54,7 +60,8 @@ class SpawnedProcess {
   std::uint64_t resident_bytes() const;
 
  private:
-  SpawnedProcess(pid_t pid, int out, int err) : pid_(pid), out_(out), err_fd_(err) {}
+  SpawnedProcess(pid_t pid, int out, int err, int in)
+      : pid_(pid), out_(out), err_fd_(err), in_(in) {}
 
   // Reads what is available, waiting at most `wait` for something to arrive.
   void pump(std::chrono::milliseconds wait);
@@ -63,6 +70,7 @@ class SpawnedProcess {
   pid_t pid_ = -1;
   int out_ = -1;
   int err_fd_ = -1;
+  int in_ = -1;
   bool reaped_ = false;
   int status_ = 0;
   std::string partial_;

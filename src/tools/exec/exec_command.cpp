@@ -1,20 +1,26 @@
 #include "exec/exec_command.h"
 
 #include <fmt/core.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "cli/duration_option.h"
 #include "cli/fail.h"
 #include "cli/policy_options.h"
+#include "exec/program_activity.h"
 #include "exec/socket_check.h"
+#include "net/unique_fd.h"
 
 namespace tcpka::tools {
 namespace {
@@ -24,6 +30,10 @@ constexpr std::string_view kName = "exec";
 // two minutes, idle or busy (ut=auto), at the cost of a probe a minute per idle socket.
 constexpr const char* kDefaultPolicy = "idle=60s,intvl=10s,cnt=6,ut=auto";
 constexpr const char* kLibraryName = "libtcpka_preload.so";
+// Once the delay passed, how often --check looks again: for the program's first TCP
+// socket, or for the program to wait for work; and how long it waits for the latter.
+constexpr Millis kLookAgain{20};
+constexpr Millis kSettleLimit{5'000};
 
 struct Options {
   std::string policy;
@@ -91,8 +101,53 @@ std::vector<char*> c_arguments(const std::vector<std::string>& command) {
   return argv;
 }
 
-// With --check: start the program, list its sockets after the delay, then wait for it.
+// The child's exit status as a shell gives it (128 + signal when killed).
+int exit_status(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  return 128 + WTERMSIG(status);
+}
+
+// Waits up to `wait` for `child` (watched through `pidfd`) to exit: its status if it did.
+std::optional<int> exited_within(pid_t child, int pidfd, Millis wait) {
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point deadline = Clock::now() + wait;
+  pollfd done{pidfd, POLLIN, 0};
+  while (true) {
+    const auto left = std::chrono::duration_cast<Millis>(deadline - Clock::now());
+    const int slice = static_cast<int>(std::clamp<Millis::rep>(left.count(), 0, 60'000));
+    const int ready = ::poll(&done, 1, slice);
+    if (ready < 0 && errno != EINTR) return std::nullopt;
+    if (ready > 0) break;
+    if (ready == 0 && Clock::now() >= deadline) return std::nullopt;
+  }
+  int status = 0;
+  if (::waitpid(child, &status, WNOHANG) != child) return std::nullopt;
+  return exit_status(status);
+}
+
+// What the check waited for, for its first line.
+std::string waited_for(Millis delay, Millis waited, bool first_socket, bool still) {
+  std::string text =
+      first_socket
+          ? fmt::format("after {}, at its first TCP socket (later than --check {})",
+                        format_duration(waited), format_duration(delay))
+          : fmt::format("after {} (--check {})", format_duration(waited), format_duration(delay));
+  text += still ? ", while it waited"
+                : fmt::format(
+                      ", while it ran (it did not wait within {} of its first socket: "
+                      "the list may be changing)",
+                      format_duration(kSettleLimit));
+  return text;
+}
+
+// With --check: start the program; once the delay has passed and the program holds a TCP
+// socket, whichever is later, list its sockets; then wait for it. A slow starter (a JVM,
+// a Python behind a version manager's shim) is not reported empty for being slow, and one
+// caught mid-way through making its sockets is looked at again once it waits for work
+// (every thread asleep, and none ran during the look), up to kSettleLimit.
 int run_and_check(const std::vector<std::string>& command, Millis delay) {
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
   const pid_t child = ::fork();
   if (child < 0) return fail(kName, "fork failed", kExitMissingCapability);
   if (child == 0) {
@@ -102,18 +157,56 @@ int run_and_check(const std::vector<std::string>& command, Millis delay) {
                std::generic_category().message(errno));
     ::_exit(kExitBadInput);
   }
-  std::this_thread::sleep_for(delay);
-  auto report = check_sockets(child);
-  if (report) {
-    fmt::print(stderr, "{}", *report);
-  } else {
-    fmt::print(stderr, "tcpka exec: --check: {}\n", report.error().message);
+  // The system call itself: glibc 2.36's <sys/pidfd.h> lacks extern "C" for C++.
+  const net::UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, child, 0)));
+  if (!pidfd) {
+    const int error = errno;
+    ::kill(child, SIGKILL);
+    ::waitpid(child, nullptr, 0);
+    return fail(kName, "--check: pidfd_open: " + std::generic_category().message(error),
+                kExitMissingCapability);
   }
-  int status = 0;
-  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  const auto waited = [&] { return std::chrono::duration_cast<Millis>(Clock::now() - start); };
+  std::optional<int> status = exited_within(child, pidfd.get(), delay);
+  bool waiting_for_socket = false;
+  std::optional<Clock::time_point> settle_by;
+  while (!status) {
+    const auto before = program_activity(child);
+    auto check = check_sockets(child);
+    const auto after = program_activity(child);
+    if (!check) {
+      fmt::print(stderr, "tcpka exec: --check: {}\n", check.error().message);
+      break;
+    }
+    if (check->sockets > 0) {
+      if (!settle_by) settle_by = Clock::now() + kSettleLimit;
+      const bool still = before && after && before->waiting && *before == *after;
+      if (still || Clock::now() >= *settle_by) {
+        fmt::print(stderr,
+                   "tcpka exec --check: {} TCP socket(s) of pid {}, {}\n{}{} without keepalive\n",
+                   check->sockets, child, waited_for(delay, waited(), waiting_for_socket, still),
+                   check->table, check->uncovered);
+        break;
+      }
+    } else if (!waiting_for_socket) {
+      fmt::print(stderr,
+                 "tcpka exec --check: no TCP socket of pid {} after {}; waiting for its first\n",
+                 child, format_duration(waited()));
+      waiting_for_socket = true;
+    }
+    status = exited_within(child, pidfd.get(), kLookAgain);
   }
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  return 128 + WTERMSIG(status);
+  if (status) {
+    fmt::print(stderr,
+               "tcpka exec --check: pid {} exited with status {} after {}, before its TCP sockets "
+               "were listed\n",
+               child, *status, format_duration(waited()));
+    return *status;
+  }
+  int raw = 0;
+  while (::waitpid(child, &raw, 0) < 0 && errno == EINTR) {
+  }
+  return exit_status(raw);
 }
 
 int run(const Options& options) {
@@ -164,8 +257,9 @@ Subcommand add_exec_command(CLI::App& tcpka) {
                   "Log each socket the shim touches to FILE instead")
       ->type_name("FILE");
   app->add_option("--check", options->check,
-                  "After D, list the program's TCP sockets and whether keepalive is armed on "
-                  "each, as the kernel sees them (sock_diag)")
+                  "Once D has passed and the program holds a TCP socket (whichever is later), "
+                  "list its TCP sockets and whether keepalive is armed on each, as the "
+                  "kernel sees them (sock_diag)")
       ->type_name("D");
   app->add_option("command", options->command, "The program and its arguments, after --")
       ->type_name("-- CMD ARGS...");

@@ -43,27 +43,26 @@ std::string keepalive_text(const net::TcpSocketEntry& entry) {
 
 }  // namespace
 
-Result<std::string> check_sockets(pid_t pid) {
+Result<SocketCheck> check_sockets(pid_t pid) {
   auto ns = net::NetNamespace::current();
   if (!ns) return ns.error();
   auto sockets = net::list_tcp_sockets(*ns);
   if (!sockets) return sockets.error();
   const auto inodes = socket_inodes(pid);
   TextTable table({"fd", "local", "remote", "state", "keepalive"});
-  int listed = 0;
-  int uncovered = 0;
+  SocketCheck check;
   for (const net::TcpSocketEntry& entry : *sockets) {
     const auto held = inodes.find(entry.inode);
     if (held == inodes.end()) continue;
-    ++listed;
+    ++check.sockets;
     const std::string keepalive = keepalive_text(entry);
-    if (keepalive == "NOT armed") ++uncovered;
+    if (keepalive == "NOT armed") ++check.uncovered;
     table.add_row({std::to_string(held->second), net::to_string(entry.local),
                    entry.state == TcpConnectionState::listen ? "-" : net::to_string(entry.remote),
                    std::string(to_string(entry.state)), keepalive});
   }
-  return fmt::format("tcpka exec --check: {} TCP socket(s) of pid {}\n{}{} without keepalive\n",
-                     listed, pid, listed > 0 ? table.render() : std::string(), uncovered);
+  if (check.sockets > 0) check.table = table.render();
+  return check;
 }
 
 }  // namespace tcpka::tools

@@ -12,7 +12,13 @@
 
 namespace tcpka::tools {
 
-// A table of the TCP sockets `pid` holds, ending in a line that counts the uncovered.
-Result<std::string> check_sockets(pid_t pid);
+struct SocketCheck {
+  int sockets = 0;    // the TCP sockets `pid` holds
+  int uncovered = 0;  // established ones with no keepalive timer
+  std::string table;  // one row per socket (empty when there are none)
+};
+
+// The TCP sockets `pid` holds, in its network namespace (the caller's).
+Result<SocketCheck> check_sockets(pid_t pid);
 
 }  // namespace tcpka::tools

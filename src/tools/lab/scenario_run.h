@@ -31,10 +31,10 @@ inline constexpr Millis kSurvivalMargin{1'000};
 inline constexpr Millis kSlice{50};  // the watch loop's poll slice: Ctrl-C is seen this fast
 // A window this small fills within milliseconds.
 inline constexpr int kSmallReceiveBuffer = 4096;
-// Black-box mode: how long the user's server may take to listen, and to answer the
-// first byte (an echo) before the fault.
-inline constexpr Millis kTargetStartup{5'000};
-inline constexpr Millis kTargetSettle{200};
+// Black-box mode: how long the user's server may take to echo a byte (a server that does
+// not echo costs this once per scenario; they run at once). How long it may take to
+// listen is the user's (--target-startup).
+inline constexpr Millis kEchoWait{2'000};
 // Windows mode: Wine makes the client's prefix before the program runs (about 7 s alone,
 // longer beside the other scenarios).
 inline constexpr Millis kWineStartup{90'000};
@@ -54,6 +54,12 @@ struct Moment {
   static Moment now() {
     const auto wall = std::chrono::system_clock::now().time_since_epoch();
     return {Clock::now(), std::chrono::duration_cast<std::chrono::microseconds>(wall).count()};
+  }
+  // The instant a capture stamped `wall` (microseconds since the epoch), placed on the
+  // steady clock through this moment.
+  Moment at(std::int64_t wall) const {
+    const std::chrono::microseconds apart(wall - wall_us);
+    return {steady + std::chrono::duration_cast<Clock::duration>(apart), wall};
   }
 };
 
@@ -84,6 +90,8 @@ class Run {
   Result<void> connect_peers();
   Result<void> start_target();
   Result<void> connect_to_target();
+  Moment target_quiet_moment();
+  Result<void> crash_with_echo_in_flight();
   Result<std::optional<net::TcpSocketEntry>> target_connection();
   Result<Measurement> watch_target();
   Result<void> connect_windows_client();
@@ -93,10 +101,10 @@ class Run {
   Result<void> prepare_activity();
   Result<Expectation> expect();
   Result<void> break_peer();
-  Result<void> crash_with_echo_in_flight();
   Result<void> heal();
   Result<Measurement> watch(const Expectation& expected);
   Measurement ended(Millis after, std::error_code error, bool end_of_file);
+  Moment peer_closed_moment();
   Result<Measurement> check_survival();
   void drain_capture();
   const Moment& origin_moment(Origin origin) const;

@@ -18,7 +18,8 @@ struct ScenarioStatus {
 };
 
 struct RunLimits {
-  Millis cap{20'000};                       // how long to wait for a detection
+  Millis cap{20'000};             // how long to wait for a detection
+  Millis target_startup{30'000};  // black-box mode: how long the target may take to listen
   const std::atomic<bool>* stop = nullptr;  // set when the user interrupts the lab
 };
 

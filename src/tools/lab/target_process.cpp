@@ -24,8 +24,8 @@ std::string expand_target(const std::string& command, std::uint16_t port) {
 
 Result<TargetProcess> TargetProcess::start(const net::NetNamespace& ns,
                                            const std::string& command) {
-  // `exec`: the shell becomes the server, so that signals reach the server itself.
-  const std::string script = "exec " + command;
+  // The command as the user wrote it, a sequence or a `sleep` first included: the lab ends
+  // the whole process group, so the shell need not become the server.
   const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid < 0) {
@@ -43,7 +43,7 @@ Result<TargetProcess> TargetProcess::start(const net::NetNamespace& ns,
       ::dup2(null, STDOUT_FILENO);
       ::dup2(null, STDERR_FILENO);
     }
-    ::execl("/bin/sh", "sh", "-c", script.c_str(), static_cast<char*>(nullptr));
+    ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
     ::_exit(127);
   }
   ::setpgid(pid, pid);  // also here: whichever runs first
@@ -51,20 +51,22 @@ Result<TargetProcess> TargetProcess::start(const net::NetNamespace& ns,
 }
 
 TargetProcess::TargetProcess(TargetProcess&& other) noexcept
-    : pid_(std::exchange(other.pid_, -1)), reaped_(other.reaped_) {}
+    : pid_(std::exchange(other.pid_, -1)), exit_status_(other.exit_status_) {}
 
-bool TargetProcess::running() {
-  if (reaped_) return false;
+std::optional<int> TargetProcess::exit_status() {
+  if (exit_status_) return exit_status_;
   int status = 0;
-  if (::waitpid(pid_, &status, WNOHANG) == pid_) reaped_ = true;
-  return !reaped_;
+  if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+    exit_status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+  return exit_status_;
 }
 
 TargetProcess::~TargetProcess() {
   if (pid_ <= 0) return;
   ::kill(-pid_, SIGKILL);
   ::kill(pid_, SIGKILL);
-  if (reaped_) return;
+  if (exit_status_) return;
   int status = 0;
   while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
   }

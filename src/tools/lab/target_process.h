@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include <optional>
 #include <string>
 
 #include "net/net_namespace.h"
@@ -23,13 +24,15 @@ class TargetProcess {
   ~TargetProcess();  // kills its process group and reaps it
 
   pid_t pid() const { return pid_; }
-  // Whether it still runs (false once it exited; reaps it then).
-  bool running();
+  // Its exit status once it exited (128 + the signal when killed; reaps it then), empty
+  // while it runs.
+  std::optional<int> exit_status();
+  bool running() { return !exit_status(); }
 
  private:
   explicit TargetProcess(pid_t pid) : pid_(pid) {}
   pid_t pid_;
-  bool reaped_ = false;
+  std::optional<int> exit_status_;
 };
 
 // "python3 srv.py {port}" with {port} replaced.

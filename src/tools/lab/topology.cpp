@@ -5,6 +5,7 @@
 
 #include <cstring>
 
+#include "net/connect.h"
 #include "net/route_netlink.h"
 
 namespace tcpka::tools::lab {
@@ -32,6 +33,10 @@ constexpr const char* kHostLink = "eth0";
 // index the router's never has.
 constexpr int kHostLinkIndex = 100;
 constexpr Millis kLinkUpTimeout{2'000};
+// A port nothing listens on in a host the lab has just made: a connection to it meets
+// the host's RST.
+constexpr std::uint16_t kClosedPort = 9;
+constexpr Millis kAnswerTimeout{5'000};
 
 // Runs each step in turn until one fails; returns that failure.
 template <class... Steps>
@@ -144,42 +149,84 @@ Result<void> Topology::prepare_namespaces() {
 
 // A veth pair from `host` to the router, addressed and routed on both ends.
 Result<void> Topology::link_router(Host host) {
-  auto host_netlink = net::RouteNetlink::open_in(of(host));
-  if (!host_netlink) return host_netlink.error();
   const std::string link = router_link(host);
+  return in_order([&] { return wire(of(host), host, link); },
+                  [&] { return address_router(host, link); });
+}
+
+Result<void> Topology::wire(const net::NetNamespace& ns, Host host, const std::string& link) {
+  auto host_netlink = net::RouteNetlink::open_in(ns);
+  if (!host_netlink) return host_netlink.error();
   if (auto added = host_netlink->add_veth(kHostLink, kHostLinkIndex, link, router_); !added) {
     return added;
   }
   auto netlink = net::RouteNetlink::open_in(router_);
   if (!netlink) return netlink.error();
-  const Subnet& own = subnet(host);
   auto& nl = *netlink;
   return in_order([&] { return find_neighbours_fast(router_, link); },
-                  [&] { return nl.add_address(link, fmt::format("{}1/24", own.v4_prefix)); },
-                  [&] { return nl.add_address(link, fmt::format("{}1/64", own.v6_prefix)); },
-                  [&] { return nl.set_up(link); }, [&] { return bring_up_host(of(host), host); },
+                  [&] { return nl.set_up(link); }, [&] { return bring_up_host(ns, host); },
                   [&] { return nl.wait_until_running(link, kLinkUpTimeout); });
 }
 
-Result<void> Topology::reboot(Host host) {
-  // The host is down while it reboots: silent, rather than unreachable (the router would
-  // answer for a missing subnet with ICMP).
-  const std::string link = router_link(host);
-  if (auto down = firewall_->run(fmt::format("add rule {} fault iifname \"{}\" drop\n"
-                                             "add rule {} fault oifname \"{}\" drop\n",
-                                             kRouterTable, link, kRouterTable, link));
-      !down) {
-    return down;
-  }
+Result<void> Topology::address_router(Host host, const std::string& link) {
   auto netlink = net::RouteNetlink::open_in(router_);
   if (!netlink) return netlink.error();
-  if (auto deleted = netlink->delete_link(link); !deleted) return deleted;
+  const Subnet& own = subnet(host);
+  auto& nl = *netlink;
+  return in_order([&] { return nl.add_address(link, fmt::format("{}1/24", own.v4_prefix)); },
+                  [&] { return nl.add_address(link, fmt::format("{}1/64", own.v6_prefix)); });
+}
+
+Result<void> Topology::answers(Host host) {
+  for (const int family : {AF_INET, AF_INET6}) {
+    const net::SocketAddress to = address(host, family, kClosedPort);
+    auto connected = net::inside(router_, [&] { return net::connect_tcp(to, kAnswerTimeout); });
+    if (connected) {
+      return errno_error(EADDRINUSE, "the new host listens on " + net::to_string(to));
+    }
+    if (connected.error().code != std::errc::connection_refused) {
+      return Error{connected.error().code,
+                   "the rebooted host does not answer: " + connected.error().message};
+    }
+  }
+  return {};
+}
+
+Topology::~Topology() {
+  if (rebooting_.joinable()) rebooting_.join();
+}
+
+void Topology::start_reboot(Host host) {
+  static_cast<void>(finish_reboot());
+  rebooting_ = std::thread([this, host] { rebooted_ = reboot(host); });
+}
+
+Result<void> Topology::finish_reboot() {
+  if (rebooting_.joinable()) rebooting_.join();
+  return rebooted_;
+}
+
+// Sockets still open in the old host keep its namespace alive until the caller closes
+// them; it no longer has a link by then.
+Result<void> Topology::reboot(Host host) {
+  const std::string old_link = link_to(host);
+  const std::string new_link = fmt::format("{}-{}", router_link(host), ++reboots_);
   auto fresh = net::NetNamespace::create();
   if (!fresh) return fresh.error();
   if (auto set = prepare_namespace(*fresh); !set) return set;
+  if (auto wired = wire(*fresh, host, new_link); !wired) return wired;
+  // The switch: the router's addresses on the new link too (for a moment it has a route
+  // to the host's subnet through each link: either host answers the same), then the old
+  // link deleted, which leaves the new one.
+  if (auto addressed = address_router(host, new_link); !addressed) return addressed;
+  auto netlink = net::RouteNetlink::open_in(router_);
+  if (!netlink) return netlink.error();
+  if (auto deleted = netlink->delete_link(old_link); !deleted) return deleted;
   (host == Host::server ? server_ : client_) = std::move(*fresh);
-  if (auto linked = link_router(host); !linked) return linked;
-  return firewall_->run(fmt::format("flush chain {} fault\n", kRouterTable));
+  links_[static_cast<int>(host)] = new_link;
+  if (auto answered = answers(host); !answered) return answered;
+  rebooted_at_ = std::chrono::steady_clock::now();
+  return {};
 }
 
 }  // namespace tcpka::tools::lab
