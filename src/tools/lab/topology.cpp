@@ -57,14 +57,19 @@ add rule inet tcpka_lab forward jump fault
 
 // IPv6 the way a lab wants it: addresses usable at once (no duplicate address
 // detection, which holds even link-local ones back for a second) and neighbours found in
-// a tenth of a second, not a second, when a link has only just come up.
-// (A namespace other than the first has no neigh/default, so the neighbour setting is
+// a tenth of a second, not a second, when a link has only just come up; asked for up to
+// 30 times, not 3, so that a machine loaded by many topologies at once (an answer that
+// took longer than 3 x 100 ms was seen: "No route to host" at connect) still finds them.
+// (A namespace other than the first has no neigh/default, so the neighbour settings are
 // made per link.)
 Result<void> prepare_namespace(const net::NetNamespace& ns) {
   return net::write_net_sysctl(ns, "ipv6/conf/default/accept_dad", "0");
 }
 Result<void> find_neighbours_fast(const net::NetNamespace& ns, const std::string& link) {
-  return net::write_net_sysctl(ns, "ipv6/neigh/" + link + "/retrans_time_ms", "100");
+  const std::string neigh = "ipv6/neigh/" + link + "/";
+  return in_order([&] { return net::write_net_sysctl(ns, neigh + "retrans_time_ms", "100"); },
+                  [&] { return net::write_net_sysctl(ns, neigh + "mcast_solicit", "30"); },
+                  [&] { return net::write_net_sysctl(ns, neigh + "ucast_solicit", "30"); });
 }
 
 Result<void> bring_up_host(const net::NetNamespace& ns, Host host) {
@@ -78,6 +83,8 @@ Result<void> bring_up_host(const net::NetNamespace& ns, Host host) {
       [&] { return nl.add_address(kHostLink, fmt::format("{}2/24", own.v4_prefix)); },
       [&] { return nl.add_address(kHostLink, fmt::format("{}2/64", own.v6_prefix)); },
       [&] { return nl.set_up(kHostLink); },
+      // Routes once the link runs: IPv6 has no route to the gateway's subnet before.
+      [&] { return nl.wait_until_running(kHostLink, kLinkUpTimeout); },
       // Only the other host's subnet is routed: there is no default route.
       [&] {
         return nl.add_route(fmt::format("{}0/24", far.v4_prefix),
@@ -85,8 +92,7 @@ Result<void> bring_up_host(const net::NetNamespace& ns, Host host) {
       },
       [&] {
         return nl.add_route(fmt::format("{}/64", far.v6_prefix), fmt::format("{}1", own.v6_prefix));
-      },
-      [&] { return nl.wait_until_running(kHostLink, kLinkUpTimeout); });
+      });
 }
 
 }  // namespace
