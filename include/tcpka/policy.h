@@ -99,6 +99,12 @@ const PolicyLimits& platform_limits();
 // Parses any of the forms above and validates the result against `limits`.
 Result<Policy> parse_policy(std::string_view text, const PolicyLimits& limits = platform_limits());
 
+// A user timeout alone, as ut= takes it: auto, off (or 0), or a duration with a unit.
+// For options and variables that give only the user timeout (--user-timeout,
+// TCPKA_USER_TIMEOUT): their text is this value and nothing else. Not validated against
+// a platform's range: validate_policy does that once it is in a Policy.
+Result<UserTimeout> parse_user_timeout(std::string_view text);
+
 // Checks every given field against `limits`; the error names the field, the value and
 // the allowed range. Also refuses ut=auto with keepalive off: there are no timings to
 // pair it with.

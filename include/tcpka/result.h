@@ -8,6 +8,7 @@
 #include <cassert>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <utility>
 #include <variant>
@@ -35,6 +36,30 @@ inline std::error_code errno_code(int errno_value) {
 // The Error of input that cannot be accepted as given.
 inline Error invalid_argument(std::string message) {
   return Error{std::make_error_code(std::errc::invalid_argument), std::move(message)};
+}
+
+// Text from outside as a message quotes it: control characters escaped (\n, \t, \x01),
+// so that the message stays one line whatever the text holds.
+inline std::string printable(std::string_view text) {
+  constexpr std::string_view kHex = "0123456789abcdef";
+  std::string quoted;
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (c == '\n') {
+      quoted += "\\n";
+    } else if (c == '\t') {
+      quoted += "\\t";
+    } else if (c == '\r') {
+      quoted += "\\r";
+    } else if (byte < 0x20 || byte == 0x7f) {
+      quoted += "\\x";
+      quoted += kHex[byte >> 4];
+      quoted += kHex[byte & 0xfU];
+    } else {
+      quoted += c;
+    }
+  }
+  return quoted;
 }
 
 // Either a T or the Error that prevented it.

@@ -18,7 +18,7 @@ struct Unit {
 constexpr Unit kUnits[] = {{"ms", 1}, {"h", 3'600'000}, {"m", 60'000}, {"s", 1'000}};
 
 Error bad_duration(std::string_view text, std::string_view why) {
-  return invalid_argument("'" + std::string(text) + "' is not a duration: " + std::string(why));
+  return invalid_argument("'" + printable(text) + "' is not a duration: " + std::string(why));
 }
 
 bool is_digit(char c) {
@@ -101,7 +101,7 @@ Result<Millis> parse_duration(std::string_view text, BareNumber bare) {
     if (unit != nullptr) {
       unit_millis = unit->millis;
     } else if (!rest.empty()) {
-      return bad_duration(text, "unknown unit '" + std::string(rest) + "' (use ms, s, m or h)");
+      return bad_duration(text, "unknown unit '" + printable(rest) + "' (use ms, s, m or h)");
     } else if (bare == BareNumber::rejected || total != 0) {
       return bad_duration(text, "give a unit (ms, s, m or h)");
     } else {

@@ -39,7 +39,7 @@ class PolicyBuilder {
     }
     if (item.find(':') != std::string_view::npos) return nginx_triple(item);
     return invalid_argument(
-        "unknown item '" + std::string(item) +
+        "unknown item '" + printable(item) +
         "': expected key=value (idle, intvl, cnt, ut), idle:intvl:cnt, on or off");
   }
 
@@ -58,7 +58,7 @@ class PolicyBuilder {
  private:
   Result<void> set_switch(bool on, std::string_view item) {
     if (switch_given_) {
-      return invalid_argument("'on' or 'off' given twice (second: '" + std::string(item) + "')");
+      return invalid_argument("'on' or 'off' given twice (second: '" + printable(item) + "')");
     }
     switch_given_ = true;
     policy_.keepalive = on;
@@ -70,7 +70,7 @@ class PolicyBuilder {
     if (key == "intvl" || key == "interval") return set_duration(policy_.interval, "intvl", value);
     if (key == "cnt" || key == "count") return set_count("cnt", value);
     if (key == "ut" || key == "user_timeout") return set_user_timeout(value);
-    return invalid_argument("unknown key '" + std::string(key) + "' in '" + std::string(item) +
+    return invalid_argument("unknown key '" + printable(key) + "' in '" + printable(item) +
                             "' (keys: idle, intvl, cnt, ut)");
   }
 
@@ -79,7 +79,7 @@ class PolicyBuilder {
     const auto parts = split(item, ':');
     nginx_given_ = true;
     if (parts.size() != 3) {
-      return invalid_argument("'" + std::string(item) +
+      return invalid_argument("'" + printable(item) +
                               "' is not nginx's idle:intvl:cnt form (it needs exactly two colons)");
     }
     if (!parts[0].empty()) {
@@ -112,26 +112,18 @@ class PolicyBuilder {
     int count = 0;
     const auto [end, status] = std::from_chars(value.data(), value.data() + value.size(), count);
     if (status != std::errc() || end != value.data() + value.size()) {
-      return invalid_argument(std::string(key) + "=" + std::string(value) +
+      return invalid_argument(std::string(key) + "=" + printable(value) +
                               ": expected a whole number of probes");
     }
     policy_.count = count;
     return {};
   }
 
-  // ut takes auto, off, or a duration with a unit: TCP_USER_TIMEOUT itself is in
-  // milliseconds, so a bare "30000" is too easily meant as 30 s to guess at.
   Result<void> set_user_timeout(std::string_view value) {
     if (policy_.user_timeout.mode != UserTimeout::Mode::unset) return given_twice("ut");
-    if (value == "auto") {
-      policy_.user_timeout = UserTimeout::automatic();
-    } else if (value == "off" || value == "0") {
-      policy_.user_timeout = UserTimeout::off();
-    } else {
-      auto duration = parse_duration(value, BareNumber::rejected);
-      if (!duration) return invalid_argument("ut: " + duration.error().message);
-      policy_.user_timeout = UserTimeout::fixed(*duration);
-    }
+    auto user_timeout = parse_user_timeout(value);
+    if (!user_timeout) return invalid_argument("ut: " + user_timeout.error().message);
+    policy_.user_timeout = *user_timeout;
     return {};
   }
 
@@ -151,7 +143,7 @@ Result<Policy> parse_syntax(std::string_view text) {
   for (std::string_view raw : split(trimmed, ',')) {
     const std::string_view item = trim(raw);
     if (item.empty()) {
-      return invalid_argument("empty item in '" + std::string(trimmed) + "'");
+      return invalid_argument("empty item in '" + printable(trimmed) + "'");
     }
     if (auto added = builder.item(item); !added) return added.error();
   }
@@ -159,6 +151,16 @@ Result<Policy> parse_syntax(std::string_view text) {
 }
 
 }  // namespace
+
+// ut takes auto, off, or a duration with a unit: TCP_USER_TIMEOUT itself is in
+// milliseconds, so a bare "30000" is too easily meant as 30 s to guess at.
+Result<UserTimeout> parse_user_timeout(std::string_view text) {
+  if (text == "auto") return UserTimeout::automatic();
+  if (text == "off" || text == "0") return UserTimeout::off();
+  auto duration = parse_duration(text, BareNumber::rejected);
+  if (!duration) return duration.error();
+  return UserTimeout::fixed(*duration);
+}
 
 Result<Policy> parse_policy(std::string_view text, const PolicyLimits& limits) {
   auto policy = parse_syntax(text);

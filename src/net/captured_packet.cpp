@@ -49,9 +49,11 @@ struct IpPacket {
   bool v6 = false;
 };
 
-std::optional<IpPacket> parse_ip(std::span<const std::uint8_t> b) {
-  if (b.empty()) return std::nullopt;
-  const int version = b[0] >> 4;
+// `version`: what the layer below says the packet is (an EtherType, an ICMP type). A
+// header of the other version under it is a malformed packet, not a find: tcpdump calls
+// it a wrong link-layer encapsulation.
+std::optional<IpPacket> parse_ip(std::span<const std::uint8_t> b, int version) {
+  if (b.empty() || b[0] >> 4 != version) return std::nullopt;
   if (version == 4) {
     const std::size_t header = std::size_t{b[0] & 0x0fU} * 4;
     if (header < 20 || b.size() < header) return std::nullopt;
@@ -105,7 +107,7 @@ bool parse_icmp(const IpPacket& ip, CapturedPacket& packet) {
   packet.kind = unreachable ? CapturedPacket::kIcmpUnreachable : CapturedPacket::kOtherIcmp;
   if (!unreachable) return true;
   // The quoted packet: its IP header and the first 8 bytes of its TCP header.
-  auto quoted = parse_ip(b.subspan(8));
+  auto quoted = parse_ip(b.subspan(8), ip.v6 ? 6 : 4);
   if (quoted && quoted->protocol == IPPROTO_TCP && quoted->payload.size() >= 8) {
     packet.quoted_source = quoted->source;
     packet.quoted_source.port = u16(quoted->payload, 0);
@@ -123,14 +125,15 @@ std::optional<CapturedPacket> parse_ethernet_frame(std::span<const std::uint8_t>
   if (frame.size() < kEthernetHeader) return std::nullopt;
   const std::uint16_t type = u16(frame, 12);
   if (type != kEtherIpv4 && type != kEtherIpv6) return std::nullopt;
-  auto ip = parse_ip(frame.subspan(kEthernetHeader));
+  auto ip = parse_ip(frame.subspan(kEthernetHeader), type == kEtherIpv4 ? 4 : 6);
   if (!ip) return std::nullopt;
   CapturedPacket packet;
   packet.time_us = time_us;
+  // ICMP is IPv4's, ICMPv6 IPv6's: their types are numbered differently.
+  const int icmp = ip->v6 ? int{IPPROTO_ICMPV6} : int{IPPROTO_ICMP};
   const bool parsed = ip->protocol == IPPROTO_TCP ? parse_tcp(*ip, packet)
-                      : (ip->protocol == IPPROTO_ICMP || ip->protocol == IPPROTO_ICMPV6)
-                          ? parse_icmp(*ip, packet)
-                          : false;
+                      : ip->protocol == icmp      ? parse_icmp(*ip, packet)
+                                                  : false;
   if (!parsed) return std::nullopt;
   return packet;
 }

@@ -12,7 +12,7 @@ namespace tcpka::net {
 namespace {
 
 Error bad_endpoint(std::string_view text, const std::string& why) {
-  return invalid_argument("'" + std::string(text) + "' is not HOST:PORT: " + why);
+  return invalid_argument("'" + printable(text) + "' is not HOST:PORT: " + why);
 }
 
 }  // namespace

@@ -6,10 +6,12 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <memory>
+#include <span>
 #include <vector>
+
+#include "net/sock_diag_reply.h"
 
 namespace tcpka::net {
 namespace {
@@ -22,38 +24,6 @@ using MnlSocket = std::unique_ptr<mnl_socket, SocketCloser>;
 Error failure(const std::string& what) {
   const int error = errno;
   return errno_error(error, what + ": " + std::generic_category().message(error));
-}
-
-// inet_diag_sockid keeps ports and addresses in network byte order; an IPv4 address sits
-// in the first of the four words.
-CompactAddress address_of(int family, const __be32* words, __be16 port) {
-  CompactAddress address;
-  const auto* bytes = reinterpret_cast<const std::uint8_t*>(words);
-  if (family == AF_INET) {
-    address.ip[10] = 0xff;
-    address.ip[11] = 0xff;
-    std::copy_n(bytes, 4, address.ip.begin() + 12);
-  } else {
-    std::copy_n(bytes, 16, address.ip.begin());
-  }
-  address.port = ntohs(port);
-  return address;
-}
-
-int collect(const nlmsghdr* header, void* data) {
-  auto& entries = *static_cast<std::vector<TcpSocketEntry>*>(data);
-  const auto* message = static_cast<const inet_diag_msg*>(mnl_nlmsg_get_payload(header));
-  TcpSocketEntry entry;
-  entry.local = address_of(message->idiag_family, message->id.idiag_src, message->id.idiag_sport);
-  entry.remote = address_of(message->idiag_family, message->id.idiag_dst, message->id.idiag_dport);
-  entry.state = static_cast<TcpConnectionState>(message->idiag_state);
-  entry.timer = message->idiag_timer <= 4 ? static_cast<TcpSocketEntry::Timer>(message->idiag_timer)
-                                          : TcpSocketEntry::Timer::none;
-  entry.timer_expires_ms = message->idiag_expires;
-  entry.retransmits = message->idiag_retrans;
-  entry.inode = message->idiag_inode;
-  entries.push_back(entry);
-  return MNL_CB_OK;
 }
 
 // One dump request for one address family.
@@ -76,10 +46,11 @@ Result<void> dump(mnl_socket* socket, std::uint8_t family, std::vector<TcpSocket
   while (true) {
     const ssize_t n = mnl_socket_recvfrom(socket, buffer.data(), buffer.size());
     if (n < 0) return failure("sock_diag reply");
-    const int run =
-        mnl_cb_run(buffer.data(), static_cast<std::size_t>(n), sequence, port, collect, &entries);
-    if (run == MNL_CB_STOP) return {};
-    if (run < 0) return failure("sock_diag reply");
+    auto read =
+        read_tcp_diag_reply(std::as_bytes(std::span(buffer.data(), static_cast<std::size_t>(n))),
+                            sequence, port, entries);
+    if (!read) return read.error();
+    if (*read == DumpProgress::done) return {};
   }
 }
 

@@ -13,20 +13,38 @@ std::string_view get(const Environment& environment, const char* name) {
   return value == nullptr ? std::string_view() : std::string_view(value);
 }
 
+Error libkeepalive_error(const std::string& message) {
+  return invalid_argument("libkeepalive variables: " + message);
+}
+
 // libkeepalive's KEEPIDLE, KEEPINTVL and KEEPCNT (whole seconds and a count) and
 // KEEPALIVE=off, as a policy. With none of them set, libkeepalive turns keepalive on
-// with the system's timings: so does this.
+// with the system's timings: so does this. Each variable is read as its one field:
+// pasted into a policy's text, KEEPIDLE=5,ut=1s would have set a user timeout too.
 Result<Policy> libkeepalive_policy(const Environment& environment) {
-  if (get(environment, "KEEPALIVE") == "off") return parse_policy("off");
-  std::string text = "on";
-  for (const auto& [variable, key] :
-       {std::pair{"KEEPIDLE", "idle"}, std::pair{"KEEPINTVL", "intvl"},
-        std::pair{"KEEPCNT", "cnt"}}) {
+  Policy policy;
+  policy.keepalive = get(environment, "KEEPALIVE") != "off";
+  if (!*policy.keepalive) return policy;
+  for (const auto& [variable, field] :
+       {std::pair{"KEEPIDLE", &Policy::idle}, std::pair{"KEEPINTVL", &Policy::interval}}) {
     const std::string_view value = get(environment, variable);
-    if (!value.empty()) text += std::string(",") + key + "=" + std::string(value);
+    if (value.empty()) continue;
+    auto duration = parse_duration(value);
+    if (!duration) return libkeepalive_error(variable + (": " + duration.error().message));
+    policy.*field = *duration;
   }
-  auto policy = parse_policy(text);
-  if (!policy) return invalid_argument("libkeepalive variables: " + policy.error().message);
+  if (const std::string_view value = get(environment, "KEEPCNT"); !value.empty()) {
+    int count = 0;
+    const auto [end, status] = std::from_chars(value.data(), value.data() + value.size(), count);
+    if (status != std::errc() || end != value.data() + value.size()) {
+      return libkeepalive_error("KEEPCNT: '" + printable(value) +
+                                "' is not a whole number of probes");
+    }
+    policy.count = count;
+  }
+  if (auto valid = validate_policy(policy); !valid) {
+    return libkeepalive_error(valid.error().message);
+  }
   return policy;
 }
 
@@ -60,7 +78,7 @@ Result<void> read_ports(std::string_view text, ShimConfig& config) {
     if (a.ec != std::errc() || a.ptr != first_text.data() + first_text.size() ||
         b.ec != std::errc() || b.ptr != last_text.data() + last_text.size() || first == 0 ||
         last > 65535 || first > last) {
-      return invalid_argument("TCPKA_PORTS: '" + std::string(item) +
+      return invalid_argument("TCPKA_PORTS: '" + printable(item) +
                               "' is not a port or range of ports (1-65535)");
     }
     for (unsigned port = first; port <= last; ++port)
@@ -82,9 +100,9 @@ Result<ShimConfig> load_shim_config(const Environment& environment) {
     policy = merged(policy, *asked);
   }
   if (const std::string_view text = get(environment, "TCPKA_USER_TIMEOUT"); !text.empty()) {
-    auto asked = parse_policy("ut=" + std::string(text));
+    auto asked = parse_user_timeout(text);
     if (!asked) return invalid_argument("TCPKA_USER_TIMEOUT: " + asked.error().message);
-    policy.user_timeout = asked->user_timeout;
+    policy.user_timeout = *asked;
   }
   if (auto valid = validate_policy(policy); !valid) return valid.error();
   // ut=auto is computed here, once, so that the hooks only set integers.
@@ -103,7 +121,7 @@ Result<ShimConfig> load_shim_config(const Environment& environment) {
   } else if (scope == "connect") {
     config.scope = Scope::connecting;
   } else if (!scope.empty() && scope != "all") {
-    return invalid_argument("TCPKA_SCOPE: '" + std::string(scope) +
+    return invalid_argument("TCPKA_SCOPE: '" + printable(scope) +
                             "' is not all, listen or connect");
   }
   if (auto ports = read_ports(get(environment, "TCPKA_PORTS"), config); !ports) {

@@ -47,6 +47,8 @@ TEST(ParseDuration, RejectsWithAReason) {
        "'99999999999999h' is not a duration: it is too large or finer than a millisecond"},
       {"1.9999999999999h",
        "'1.9999999999999h' is not a duration: it is too large or finer than a millisecond"},
+      // Control characters are escaped: a message stays one line (fuzz/duration_fuzzer).
+      {"5\ns", "'5\\ns' is not a duration: unknown unit '\\ns' (use ms, s, m or h)"},
   };
   for (const auto& [text, message] : cases) {
     auto parsed = parse_duration(text);

@@ -23,6 +23,9 @@ TEST(ParseEndpoint, RejectsWithAReason) {
       {"::1:80", "'::1:80' is not HOST:PORT: write an IPv6 address in brackets, as [::1]:7001"},
       {"[::1:80", "'[::1:80' is not HOST:PORT: missing ']'"},
       {"[::1]80", "'[::1]80' is not HOST:PORT: expected :PORT after ']'"},
+      // Control characters are escaped: the message stays one line.
+      {"host:8\r\n0",
+       "'host:8\\r\\n0' is not HOST:PORT: the port must be a number from 1 to 65535"},
   };
   for (const auto& [text, message] : cases) {
     auto endpoint = parse_endpoint(text);

@@ -73,6 +73,25 @@ TEST(CapturedPacket, RefusesWhatItCannotRead) {
   EXPECT_FALSE(net::parse_ethernet_frame(cut, 0));
 }
 
+// Found by fuzz/captured_packet_fuzzer: the IP version was taken from the header alone,
+// so an IPv4 EtherType over an IPv6 header made an "IPv4" packet with IPv6 addresses.
+TEST(CapturedPacket, RefusesAnIpHeaderItsEtherTypeDoesNotName) {
+  Bytes v6_under_v4 = ipv4_tcp(1, 2, 0, 0, 0, 0);
+  v6_under_v4[14] = 0x60;
+  v6_under_v4.resize(14 + 40 + 20);
+  EXPECT_FALSE(net::parse_ethernet_frame(v6_under_v4, 0));
+  Bytes v4_under_v6 = ipv4_tcp(1, 2, 0, 0, 0, 0);
+  put16(v4_under_v6, 12, 0x86dd);
+  EXPECT_FALSE(net::parse_ethernet_frame(v4_under_v6, 0));
+  // ICMP's types are IPv4's, ICMPv6's IPv6's: type 3 in ICMPv6 is not "unreachable".
+  Bytes icmp6_in_v4 = ipv4_tcp(1, 2, 0, 0, 0, 0);
+  icmp6_in_v4[23] = 58;
+  EXPECT_FALSE(net::parse_ethernet_frame(icmp6_in_v4, 0));
+  Bytes icmp_in_v4 = icmp6_in_v4;
+  icmp_in_v4[23] = 1;
+  EXPECT_TRUE(net::parse_ethernet_frame(icmp_in_v4, 0));
+}
+
 TEST(Trace, TellsProbesAnswersAndRetransmissions) {
   // Client 41000 -> server 7001: handshake, one byte, then the server's keepalive probe
   // and the client's answer, then data and its retransmission.

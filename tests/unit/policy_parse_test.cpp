@@ -122,5 +122,28 @@ TEST(ParsePolicy, SubSecondTimingsAreErrorsOnLinux) {
   EXPECT_TRUE(parse_policy("ut=1500ms", kLinuxLimits).ok());
 }
 
+// Found by fuzz/policy_fuzzer: the refusal quoted the text as it came, newline and all,
+// and a tool's one-line error became two.
+TEST(ParsePolicy, ARefusalIsOneLineWhateverTheTextHolds) {
+  EXPECT_EQ(rejection("\nTCPKA_SCOPE=10:5:5"),
+            "unknown key '\\nTCPKA_SCOPE' in '\\nTCPKA_SCOPE=10:5:5' (keys: idle, intvl, cnt, ut)");
+  EXPECT_EQ(rejection("idle=1\r\x01s"),
+            "idle: '1\\r\\x01s' is not a duration: unknown unit '\\r\\x01s' (use ms, s, m or h)");
+  EXPECT_EQ(rejection("cnt=5\x01"), "cnt=5\\x01: expected a whole number of probes");
+}
+
+TEST(ParseUserTimeout, ReadsAUserTimeoutAndNothingElse) {
+  EXPECT_EQ(parse_user_timeout("auto").value(), UserTimeout::automatic());
+  EXPECT_EQ(parse_user_timeout("off").value(), UserTimeout::off());
+  EXPECT_EQ(parse_user_timeout("0").value(), UserTimeout::off());
+  EXPECT_EQ(parse_user_timeout("1m30s").value(), UserTimeout::fixed(Millis(90'000)));
+  // What "ut=" + text used to let through, the rest of it silently dropped.
+  for (const char* text : {"30s,off", "auto,idle=5s", "30s,ut=1s", "10:5:5"}) {
+    EXPECT_FALSE(parse_user_timeout(text).ok()) << text;
+  }
+  EXPECT_EQ(parse_user_timeout("30000").error().message,
+            "'30000' is not a duration: give a unit (ms, s, m or h)");
+}
+
 }  // namespace
 }  // namespace tcpka

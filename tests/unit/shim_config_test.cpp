@@ -65,13 +65,41 @@ TEST(ShimConfig, MalformedVariablesSayWhich) {
       {{{"TCPKA_PORTS", "80,http"}}, "TCPKA_PORTS: 'http' is not a port"},
       {{{"TCPKA_PORTS", "9-1"}}, "TCPKA_PORTS: '9-1' is not a port"},
       {{{"TCPKA_PORTS", "70000"}}, "TCPKA_PORTS: '70000' is not a port"},
-      {{{"KEEPIDLE", "soon"}}, "libkeepalive variables: "},
+      {{{"KEEPIDLE", "soon"}}, "libkeepalive variables: KEEPIDLE: "},
+      {{{"KEEPCNT", "2 probes"}}, "libkeepalive variables: KEEPCNT: '2 probes' is not a whole"},
   };
   for (const auto& [variables, message] : cases) {
     auto config = load(variables);
     ASSERT_FALSE(config.ok()) << message;
     EXPECT_EQ(config.error().message.rfind(message, 0), 0u) << config.error().message;
   }
+}
+
+// Each variable is its one field: a value once pasted into a policy's text could carry
+// other fields along (KEEPIDLE=5,ut=1s set a user timeout; TCPKA_USER_TIMEOUT=30s,off
+// dropped its "off" without a word).
+TEST(ShimConfig, AVariableHoldsItsOwnFieldAndNothingElse) {
+  for (const auto& variables : std::vector<std::map<std::string, std::string>>{
+           {{"KEEPIDLE", "5,ut=1s"}},
+           {{"KEEPINTVL", "5,cnt=3"}},
+           {{"KEEPCNT", "3,off"}},
+           {{"TCPKA_USER_TIMEOUT", "30s,off"}},
+           {{"TCPKA_USER_TIMEOUT", "auto,idle=5s"}},
+       }) {
+    auto config = load(variables);
+    EXPECT_FALSE(config.ok()) << variables.begin()->first << "=" << variables.begin()->second
+                              << " gave " << to_string(config->policy);
+  }
+  auto config = load({{"KEEPIDLE", "5"}, {"KEEPINTVL", "2s"}, {"KEEPCNT", "3"}});
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(to_string(config->policy), "idle=5s,intvl=2s,cnt=3");
+}
+
+TEST(ShimConfig, ARefusalIsOneLineWhateverTheVariableHolds) {
+  auto config = load({{"TCPKA_SCOPE", "listen\nconnect"}});
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.error().message,
+            "TCPKA_SCOPE: 'listen\\nconnect' is not all, listen or connect");
 }
 
 }  // namespace

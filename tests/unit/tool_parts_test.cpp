@@ -29,6 +29,8 @@ TEST(ByteSize, ReadsBinaryUnits) {
   EXPECT_EQ(parse_byte_size("5 parsecs").error().message,
             "'5 parsecs' is not a size: unknown unit (use B, KiB, MiB or GiB)");
   EXPECT_FALSE(parse_byte_size("99999999999G").ok());
+  EXPECT_EQ(parse_byte_size("1\nG").error().message,
+            "'1\\nG' is not a size: unknown unit (use B, KiB, MiB or GiB)");
 }
 
 TEST(SourceAddresses, ReadsRangesAndLists) {
@@ -50,10 +52,31 @@ TEST(SourceAddresses, RejectsWithAReason) {
             "--source '10.0.0.9-10.0.0.1': the range ends before it starts");
   EXPECT_EQ(parse_source_addresses("10.0.0.0-10.2.0.0").error().message,
             "--source '10.0.0.0-10.2.0.0': a range holds at most 65536 addresses");
+  // 2^32 addresses, which a count in 32 bits took for none, and the loop for all of them.
+  EXPECT_EQ(parse_source_addresses("0.0.0.0-255.255.255.255").error().message,
+            "--source '0.0.0.0-255.255.255.255': a range holds at most 65536 addresses");
   EXPECT_EQ(parse_source_addresses("10.0.0.1,,10.0.0.2").error().message,
             "--source '10.0.0.1,,10.0.0.2': an empty part");
   EXPECT_EQ(parse_source_addresses("::1-::5").error().message,
             "--source '::1-::5': a range is FIRST-LAST of two IPv4 addresses");
+  EXPECT_EQ(parse_source_addresses("1.2.3\n").error().message,
+            "--source '1.2.3\\n': '1.2.3\\n' is not an IP address or range");
+}
+
+// Each range was bounded, but not their number: 20 KB of "0.0.0.0-0.0.255.255," asked
+// for 65 million addresses, 8.9 GB of them.
+TEST(SourceAddresses, BoundsTheAddressesInAll) {
+  EXPECT_EQ(parse_source_addresses("10.0.0.0-10.0.255.255").value().size(), 65'536u);
+  EXPECT_EQ(parse_source_addresses("10.0.0.0-10.0.255.254,::1").value().size(), 65'536u);
+  EXPECT_EQ(parse_source_addresses("10.0.0.0-10.0.255.255,::1").error().message,
+            "--source '10.0.0.0-10.0.255.255,::1': at most 65536 addresses in all");
+  std::string ranges;
+  for (int i = 0; i < 1000; ++i)
+    ranges += "0.0.0.0-0.0.255.255,";
+  ranges.pop_back();
+  auto many = parse_source_addresses(ranges);
+  ASSERT_FALSE(many.ok());
+  EXPECT_NE(many.error().message.find("at most 65536 addresses in all"), std::string::npos);
 }
 
 TEST(LatencyHistogram, PercentilesWithinABucket) {

@@ -10,7 +10,7 @@ Result<std::uint64_t> parse_byte_size(std::string_view text) {
   const auto [end, status] = std::from_chars(text.data(), text.data() + text.size(), number);
   const std::string_view unit(end, static_cast<std::size_t>(text.data() + text.size() - end));
   const auto bad = [&](const char* why) {
-    return invalid_argument("'" + std::string(text) + "' is not a size: " + why);
+    return invalid_argument("'" + printable(text) + "' is not a size: " + why);
   };
   if (status != std::errc() || end == text.data()) return bad("expected a number such as 64KiB");
   std::uint64_t scale = 0;

@@ -31,10 +31,10 @@ Result<AskedPolicy> policy_from_options(const std::string& policy,
     asked.policy = *parsed;
   }
   if (!user_timeout.empty()) {
-    auto ut = parse_policy("ut=" + user_timeout);
+    auto ut = parse_user_timeout(user_timeout);
     if (!ut) return invalid_argument("--user-timeout: " + ut.error().message);
     if (!asked.policy) asked.policy = Policy{};
-    asked.policy->user_timeout = ut->user_timeout;
+    asked.policy->user_timeout = *ut;
     if (auto valid = validate_policy(*asked.policy); !valid) {
       return invalid_argument("--user-timeout: " + valid.error().message);
     }

@@ -9,10 +9,17 @@
 namespace tcpka::tools {
 namespace {
 
+// The most addresses a range holds, and all the parts together: each costs a
+// SocketAddress (136 bytes), and no client needs more of them than it has descriptors.
+// Without the total, a long list of ranges asked for gigabytes.
 constexpr std::uint32_t kMaxRange = 65'536;
 
 Error bad(std::string_view text, const std::string& why) {
-  return invalid_argument("--source '" + std::string(text) + "': " + why);
+  return invalid_argument("--source '" + printable(text) + "': " + why);
+}
+
+Error too_many(std::string_view text) {
+  return bad(text, "at most 65536 addresses in all");
 }
 
 std::optional<std::uint32_t> ipv4(std::string_view text) {
@@ -37,13 +44,17 @@ Result<void> add_part(std::string_view whole, std::string_view part,
     const auto last = ipv4(part.substr(dash + 1));
     if (!first || !last) return bad(whole, "a range is FIRST-LAST of two IPv4 addresses");
     if (*last < *first) return bad(whole, "the range ends before it starts");
-    if (*last - *first + 1 > kMaxRange) return bad(whole, "a range holds at most 65536 addresses");
+    // Counted in 64 bits: 0.0.0.0-255.255.255.255 holds 2^32 addresses, 0 in 32 bits.
+    const std::uint64_t count = std::uint64_t{*last} - *first + 1;
+    if (count > kMaxRange) return bad(whole, "a range holds at most 65536 addresses");
+    if (count > kMaxRange - addresses.size()) return too_many(whole);
     for (std::uint32_t ip = *first;; ++ip) {
       addresses.push_back(v4_address(ip));
       if (ip == *last) break;
     }
     return {};
   }
+  if (addresses.size() == kMaxRange) return too_many(whole);
   if (const auto v4 = ipv4(part)) {
     addresses.push_back(v4_address(*v4));
     return {};
@@ -51,7 +62,7 @@ Result<void> add_part(std::string_view whole, std::string_view part,
   net::SocketAddress address;
   auto* v6 = reinterpret_cast<sockaddr_in6*>(&address.storage);
   if (::inet_pton(AF_INET6, std::string(part).c_str(), &v6->sin6_addr) != 1) {
-    return bad(whole, "'" + std::string(part) + "' is not an IP address or range");
+    return bad(whole, "'" + printable(part) + "' is not an IP address or range");
   }
   v6->sin6_family = AF_INET6;
   address.length = sizeof(sockaddr_in6);

@@ -1,7 +1,10 @@
 // The Prometheus endpoint of `tcpka serve`: plain HTTP/1.1 on its own listener, one
 // request per connection (GET /metrics), served from the main thread's loop. A client
 // gets kClientDeadline to send its request, and at most kMaxClients wait at once (a new
-// one pushes out the oldest), so idle or slow clients cannot lock scrapers out.
+// one pushes out the oldest), so idle or slow clients cannot lock scrapers out; the
+// kernel accepts a connection only once it has sent something (TCP_DEFER_ACCEPT), and
+// what a new client has sent is read at once. What a request gets is
+// metrics_request.h's verdict on it.
 #pragma once
 
 #include <chrono>
@@ -13,6 +16,7 @@
 #include "net/endpoint.h"
 #include "net/poller.h"
 #include "net/unique_fd.h"
+#include "serve/metrics_request.h"
 #include "tcpka/duration.h"
 #include "tcpka/result.h"
 
@@ -26,6 +30,9 @@ class MetricsEndpoint {
 
   static constexpr Millis kClientDeadline{5'000};
   static constexpr std::size_t kMaxClients = 64;
+  // Accepts per readiness of the listener. Below kMaxClients / 2, so that a burst of new
+  // clients cannot push out those accepted just before it, before the loop has read them.
+  static constexpr int kAcceptsPerReadiness = 16;
 
   std::string address() const { return address_; }
 
@@ -43,7 +50,9 @@ class MetricsEndpoint {
   MetricsEndpoint(net::UniqueFd listener, std::string address, std::function<std::string()> render)
       : listener_(std::move(listener)), address_(std::move(address)), render_(std::move(render)) {}
 
-  void respond(int fd, const std::string& request);
+  // Reads what `fd` sent and answers once its request is decided.
+  void read_request(net::Poller& poller, int fd);
+  void respond(int fd, RequestVerdict verdict);
   void drop(net::Poller& poller, int fd);
 
   net::UniqueFd listener_;
@@ -51,7 +60,7 @@ class MetricsEndpoint {
   std::function<std::string()> render_;
   std::uint32_t client_kind_ = 0;
   struct Client {
-    std::string request;  // what it has sent so far
+    RequestReader request;  // what it has sent so far, as far as it matters
     std::chrono::steady_clock::time_point deadline;
   };
   std::unordered_map<int, Client> clients_;
