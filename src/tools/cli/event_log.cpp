@@ -4,15 +4,24 @@
 #include <poll.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <climits>
 
 namespace tcpka::tools {
 namespace {
 
+// Line by line with memchr (string_view::find), not byte by byte: a stuck stream makes
+// every write() count what it drops, under the lock the loops take, and the writer count
+// up to kMaxBacklog at once when it gives up. memchr is vectorized, and a sanitizer checks
+// each call as one range instead of each byte (ThreadSanitizer made the byte loop take
+// seconds there).
 std::uint64_t count_lines(std::string_view lines) {
-  return static_cast<std::uint64_t>(std::count(lines.begin(), lines.end(), '\n'));
+  std::uint64_t count = 0;
+  for (std::size_t at = lines.find('\n'); at != std::string_view::npos;
+       at = lines.find('\n', at + 1)) {
+    ++count;
+  }
+  return count;
 }
 
 // How long one wait for a stuck stream lasts before the writer looks at its deadline.

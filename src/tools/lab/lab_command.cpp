@@ -100,10 +100,17 @@ std::string list_scenarios(const std::vector<ScenarioSpec>& specs) {
 // it spends its time asleep in poll(), and the processes it starts (peers, targets,
 // Wine) fall back to the normal class (SCHED_RESET_ON_FORK). Where that is refused (no
 // CAP_SYS_NICE, as in the user namespace without root) it runs as before.
+//
+// Not in a sanitizer's build: their runtimes take spin locks that yield with
+// sched_yield(), which never lets a normal-class holder (the main thread, the reboot's
+// thread) run while a real-time thread spins; under ThreadSanitizer that stalled whole
+// runs until the kernel throttled the real-time class ("sched: RT throttling activated").
 void watch_first() {
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
   sched_param priority{};
   priority.sched_priority = 1;
   ::sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &priority);
+#endif
 }
 
 // Runs every scenario on its own thread and topology, all at once: they spend their
