@@ -2,7 +2,6 @@
 
 #include <fmt/core.h>
 #include <poll.h>
-#include <sched.h>
 #include <signal.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
@@ -93,26 +92,6 @@ std::string list_scenarios(const std::vector<ScenarioSpec>& specs) {
   return text;
 }
 
-// The lab is a measuring instrument: on a loaded machine the kernel's timers still fire
-// on time, but a thread that reads the result waits its turn for a CPU, tens of
-// milliseconds under ctest -j16 on two cores, which is the scheduler's delay and not the
-// kernel's. So each scenario's thread asks for the real-time class (as cyclictest does);
-// it spends its time asleep in poll(), and the processes it starts (peers, targets,
-// Wine) fall back to the normal class (SCHED_RESET_ON_FORK). Where that is refused (no
-// CAP_SYS_NICE, as in the user namespace without root) it runs as before.
-//
-// Not in a sanitizer's build: their runtimes take spin locks that yield with
-// sched_yield(), which never lets a normal-class holder (the main thread, the reboot's
-// thread) run while a real-time thread spins; under ThreadSanitizer that stalled whole
-// runs until the kernel throttled the real-time class ("sched: RT throttling activated").
-void watch_first() {
-#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
-  sched_param priority{};
-  priority.sched_priority = 1;
-  ::sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &priority);
-#endif
-}
-
 // Runs every scenario on its own thread and topology, all at once: they spend their
 // time waiting on kernel timers, not on the CPU.
 class Runner {
@@ -146,7 +125,6 @@ bool Runner::run(int signals) {
   threads.reserve(specs_.size());
   for (std::size_t i = 0; i < specs_.size(); ++i) {
     threads.emplace_back([this, i] {
-      watch_first();
       results_[i] = run_scenario(specs_[i], limits_, statuses_[i]);
       // Only now may the main thread read results_[i].
       statuses_[i].phase.store(ScenarioStatus::done);
@@ -230,6 +208,8 @@ int run(const Options& options) {
     return fail(kName, "--target-startup: only with --target", kExitBadInput);
   }
   std::vector<ScenarioSpec> specs = default_matrix(*policy);
+  // Said once the whole command line is known to be good: bad input gets one line.
+  std::string windows_left_out;
   if (!options.target.empty()) {
     specs = black_box_matrix(specs, options.target);
   } else if (options.windows_client != "none") {
@@ -239,21 +219,30 @@ int run(const Options& options) {
     } else if (options.windows_client_given) {
       return fail(kName, "--windows-client: " + windows.error().message, kExitBadInput);
     } else {
-      fmt::print(stderr, "tcpka lab: the windows-client scenario is left out: {}\n",
-                 windows.error().message);
+      windows_left_out = windows.error().message;
     }
   }
   for (const std::string& name : options.only) {
     const bool known = std::any_of(specs.begin(), specs.end(), [&](const ScenarioSpec& s) {
       return s.name == name || s.title() == name;
     });
+    if (!known && !windows_left_out.empty() && name.starts_with("windows-client")) {
+      return fail(kName, "--only: the windows-client scenario cannot run: " + windows_left_out,
+                  kExitBadInput);
+    }
     if (!known) {
       return fail(kName, "--only: no scenario '" + name + "' (see tcpka lab --list)",
                   kExitBadInput);
     }
   }
   std::erase_if(specs, [&](const ScenarioSpec& s) { return !selected(s, options.only); });
+  const auto say_what_is_left_out = [&] {
+    if (windows_left_out.empty() || !options.only.empty()) return;
+    fmt::print(stderr, "tcpka lab: the windows-client scenario is left out: {}\n",
+               windows_left_out);
+  };
   if (options.list) {
+    say_what_is_left_out();
     fmt::print("{}", list_scenarios(specs));
     return kExitOk;
   }
@@ -277,6 +266,7 @@ int run(const Options& options) {
   auto signals = take_signals({SIGINT, SIGTERM});
   if (!signals) return fail(kName, signals.error().message, kExitMissingCapability);
 
+  say_what_is_left_out();
   fmt::print(stderr, "lab: {} scenarios in parallel, policy {}, waiting up to {} each\n",
              specs.size(), to_string(*policy), format_duration(*cap));
   Runner runner(std::move(specs), *cap, *target_startup);
