@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole plain-build suite, RUNS times in a row, at twice the parallelism ./dev test
 # uses (ctest -j 8 per core) and beside stress-ng: what a shared, slow machine does to
-# the tests. Prints each run's summary and the tests that failed; stops at nothing.
+# the tests. Prints each run's summary and the tests that failed, and keeps a failed
+# run's whole output (path printed); stops at nothing.
 # Needs root (the privileged tests) and stress-ng; build first (./dev setup).
 #
 #   bench/suite_under_load.sh [RUNS] [STRESS_CPUS]   (default 5 2)
@@ -28,10 +29,17 @@ passed=0
 for run in $(seq "$runs"); do
   start=$SECONDS
   status=0
-  (cd build && ctest -j "$jobs" --timeout 300 >"$out/run.txt" 2>&1) || status=$?
+  (cd build && ctest -j "$jobs" --timeout 300 --output-on-failure >"$out/run.txt" 2>&1) ||
+    status=$?
   summary=$(grep -E "tests passed" "$out/run.txt" || echo "no summary")
   echo "run $run: $((SECONDS - start)) s: $summary"
   grep -E '\*\*\*(Failed|Timeout|Exception)' "$out/run.txt" | sed 's/^.*Test *#[0-9]*: /    /' || true
-  [ $status -ne 0 ] || passed=$((passed + 1))
+  if [ $status -eq 0 ]; then
+    passed=$((passed + 1))
+  else
+    kept=$(mktemp /tmp/suite-under-load-run-$run.XXXXXX.txt)
+    cp "$out/run.txt" "$kept"
+    echo "    (its output: $kept)"
+  fi
 done
 echo "$passed of $runs runs passed"

@@ -125,7 +125,12 @@ TEST(Connect, ReconnectsWithExponentialBackoff) {
   const int attempts = run.summary["attempted"];
   EXPECT_GE(attempts, 3);
   EXPECT_LE(attempts, 6);
-  EXPECT_EQ(run.summary["ended_by_cause"]["connect_refused"], attempts);
+  // Every attempt is refused, but for one that --duration's end finds in flight: on a
+  // loaded machine the refusal may come after the end (then its cause is local).
+  const int refused = run.summary["ended_by_cause"].value("connect_refused", 0);
+  const int cut_short = run.summary["ended_by_cause"].value("local", 0);
+  EXPECT_EQ(refused + cut_short, attempts) << run.summary.dump();
+  EXPECT_LE(cut_short, 1) << run.summary.dump();
 }
 
 TEST(Connect, SpreadsConnectionsOverSourceAddresses) {

@@ -58,16 +58,19 @@ TEST(EventLog, AReaderThatStopsReadingStallsNobody) {
   std::string batch;
   for (int i = 0; i < 1'000; ++i)
     batch += line;  // 100 KB per batch
+  // Nobody reads the pipe until the end, so a write() or a flush() that waited for the
+  // reader would wait forever: the upper bounds are safety nets, not speed claims (40 MB
+  // took 7 s here once, under ctest -j16 beside stress-ng on two cores).
   const auto start = Clock::now();
   for (int i = 0; i < 400; ++i)
     log.write(batch);  // 40 MB: more than the pipe and the backlog hold
-  EXPECT_LT(Clock::now() - start, std::chrono::seconds(5)) << "write() must never wait";
+  EXPECT_LT(Clock::now() - start, std::chrono::seconds(30)) << "write() must never wait";
 
   const auto flush_start = Clock::now();
   const std::uint64_t dropped = log.flush(Millis(300));
   const auto flush_took = Clock::now() - flush_start;
   EXPECT_GE(flush_took, std::chrono::milliseconds(300)) << "it waited for the reader";
-  EXPECT_LT(flush_took, std::chrono::seconds(3)) << "but not past its deadline for long";
+  EXPECT_LT(flush_took, std::chrono::seconds(30)) << "but not past its deadline";
   // The pipe took what fits, whole lines only, with a note where lines went missing;
   // every other line is counted, not silently lost.
   std::istringstream received(pipe.read_all_available());

@@ -58,4 +58,20 @@ Result<void> vanish(net::UniqueFd& fd) {
   return {};
 }
 
+std::optional<std::int64_t> last_captured_from_peer(int fd,
+                                                    std::span<const net::CapturedPacket> packets,
+                                                    std::optional<std::int64_t> before_us) {
+  sockaddr_storage peer{};
+  socklen_t length = sizeof(peer);
+  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &length) != 0) return std::nullopt;
+  const net::CompactAddress from = net::compact(net::SocketAddress{peer, length});
+  std::optional<std::int64_t> last;
+  for (const net::CapturedPacket& packet : packets) {
+    if (packet.kind != net::CapturedPacket::kTcp || !(packet.source == from)) continue;
+    if (before_us && packet.time_us >= *before_us) continue;
+    last = packet.time_us;
+  }
+  return last;
+}
+
 }  // namespace tcpka::tools::lab::detail

@@ -5,8 +5,10 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -70,6 +72,11 @@ bool readable_within(int fd, Millis timeout);
 Result<net::UniqueFd> accept_within(int listener, Millis timeout);
 Result<void> read_one_byte(int fd, Millis timeout);
 Result<void> send_bytes(int fd, std::size_t size);
+// The capture time of the last TCP segment that `fd`'s peer sent (before `before_us`, when
+// given), if the capture has one.
+std::optional<std::int64_t> last_captured_from_peer(
+    int fd, std::span<const net::CapturedPacket> packets,
+    std::optional<std::int64_t> before_us = std::nullopt);
 // Closes a socket without a FIN or RST, as a host that loses power does (TCP_REPAIR
 // needs CAP_NET_ADMIN, which the lab has in its namespaces).
 Result<void> vanish(net::UniqueFd& fd);
@@ -105,6 +112,7 @@ class Run {
   Result<Measurement> watch(const Expectation& expected);
   Measurement ended(Millis after, std::error_code error, bool end_of_file);
   Moment peer_closed_moment();
+  Moment peer_last_segment_moment();
   Result<Measurement> check_survival();
   void drain_capture();
   const Moment& origin_moment(Origin origin) const;

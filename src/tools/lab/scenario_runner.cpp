@@ -30,20 +30,6 @@ Millis past_the_first_keepalive_run(Millis idle) {
   return idle / 7 + Millis(20);
 }
 
-// The capture time of the last TCP segment `fd`'s peer sent, if the capture has it.
-std::optional<std::int64_t> last_captured_from_peer(int fd,
-                                                    std::span<const net::CapturedPacket> packets) {
-  sockaddr_storage peer{};
-  socklen_t length = sizeof(peer);
-  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &length) != 0) return std::nullopt;
-  const net::CompactAddress from = net::compact(net::SocketAddress{peer, length});
-  std::optional<std::int64_t> last;
-  for (const net::CapturedPacket& packet : packets) {
-    if (packet.kind == net::CapturedPacket::kTcp && packet.source == from) last = packet.time_us;
-  }
-  return last;
-}
-
 }  // namespace
 
 ScenarioResult Run::go() {

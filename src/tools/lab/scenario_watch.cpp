@@ -57,6 +57,12 @@ Result<void> Run::break_peer() {
       break;  // the fault is the router's own behaviour
   }
   if (!broken) return broken;
+  // A fault in the router is in force once its rule is: the firewall may have waited its
+  // turn for libnftables, which the lab's scenarios take one at a time.
+  if (spec_.fault == Fault::blackhole || spec_.fault == Fault::partition ||
+      spec_.fault == Fault::unreachable) {
+    failure_ = Moment::now();
+  }
   if (spec_.activity == Activity::sending) {
     first_send_ = Moment::now();
     return send_bytes(detector_.get(), 100);
@@ -153,7 +159,9 @@ Result<Measurement> Run::watch(const Expectation& expected) {
     survival_check = reference_.steady + expected.detection.latest + kSurvivalMargin;
   }
   std::optional<Clock::time_point> heal_at;
-  if (spec_.fault == Fault::partition) heal_at = failure_.steady + outage_;
+  // The outage is timed on keepalive's clock, which runs from the last segment (expect()
+  // compares it with the last probe), not from when the router's rule took effect.
+  if (spec_.fault == Fault::partition) heal_at = last_segment_.steady + outage_;
   const Clock::time_point deadline = reference_.steady + limits_.cap;
 
   while (!stopped()) {
@@ -176,6 +184,10 @@ Result<Measurement> Run::watch(const Expectation& expected) {
     const int error = errno;
     const Clock::time_point when = Clock::now();
     if (n == 0 && spec_.fault == Fault::kill_process) reference_ = failure_ = peer_closed_moment();
+    if (expected.detection.origin == Origin::last_segment &&
+        reference_.wall_us == last_segment_.wall_us) {
+      reference_ = peer_last_segment_moment();
+    }
     const auto after = std::chrono::duration_cast<Millis>(when - reference_.steady);
     if (n == 0) return ended(after, {}, true);
     if (n < 0 && error != EAGAIN && error != EINTR) return ended(after, errno_code(error), false);
@@ -205,6 +217,18 @@ Moment Run::peer_closed_moment() {
     return failure_.at(packet.time_us);
   }
   return failure_;
+}
+
+// The kernel counts an idle connection's time from the last segment it received. That is
+// the lab's last exchange, unless the peer sent more before it failed: an answer to a
+// keepalive probe, when the fault came after idle (a loaded machine, or a fault that
+// waited for the firewall). Then the lab's own origin would put the end one idle time
+// late, with one probe too many; the capture says when the peer really went quiet.
+Moment Run::peer_last_segment_moment() {
+  drain_capture();
+  const auto last = last_captured_from_peer(detector_.get(), packets_, failure_.wall_us);
+  if (!last || *last <= last_segment_.wall_us) return last_segment_;
+  return last_segment_.at(*last);
 }
 
 Measurement Run::ended(Millis after, std::error_code error, bool end_of_file) {
