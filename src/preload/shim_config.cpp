@@ -63,10 +63,13 @@ Policy merged(const Policy& base, const Policy& winner) {
 
 Result<void> read_ports(std::string_view text, ShimConfig& config) {
   config.every_port = text.empty();
-  while (!text.empty()) {
+  // A comma promises another item: "80," is refused (an empty item), not read as "80".
+  bool item_expected = !text.empty();
+  while (item_expected) {
     const auto comma = text.find(',');
     const std::string_view item = text.substr(0, comma);
-    text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
+    item_expected = comma != std::string_view::npos;
+    text = item_expected ? text.substr(comma + 1) : std::string_view();
     const auto dash = item.find('-');
     const std::string_view first_text = item.substr(0, dash);
     const std::string_view last_text =

@@ -65,6 +65,8 @@ TEST(ShimConfig, MalformedVariablesSayWhich) {
       {{{"TCPKA_PORTS", "80,http"}}, "TCPKA_PORTS: 'http' is not a port"},
       {{{"TCPKA_PORTS", "9-1"}}, "TCPKA_PORTS: '9-1' is not a port"},
       {{{"TCPKA_PORTS", "70000"}}, "TCPKA_PORTS: '70000' is not a port"},
+      {{{"TCPKA_PORTS", "80,"}}, "TCPKA_PORTS: '' is not a port"},
+      {{{"TCPKA_PORTS", ",80"}}, "TCPKA_PORTS: '' is not a port"},
       {{{"KEEPIDLE", "soon"}}, "libkeepalive variables: KEEPIDLE: "},
       {{{"KEEPCNT", "2 probes"}}, "libkeepalive variables: KEEPCNT: '2 probes' is not a whole"},
   };
