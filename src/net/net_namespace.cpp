@@ -1,8 +1,10 @@
 #include "net/net_namespace.h"
 
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sched.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -49,6 +51,21 @@ Result<NetNamespace> NetNamespace::current() {
   auto fd = open_own_namespace();
   if (!fd) return fd.error();
   return NetNamespace(std::move(*fd));
+}
+
+Result<NetNamespace> NetNamespace::open(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return system_error(errno, "open " + path);
+  struct statfs filesystem {};
+  if (::fstatfs(fd.get(), &filesystem) != 0) return system_error(errno, "fstatfs " + path);
+  if (filesystem.f_type != NSFS_MAGIC) {
+    return errno_error(EINVAL, path + " is not a namespace file (nsfs)");
+  }
+  return NetNamespace(std::move(fd));
+}
+
+std::uint64_t NetNamespace::inode() const {
+  return inode_of(fd_.get());
 }
 
 Result<NetNamespace> NetNamespace::create() {

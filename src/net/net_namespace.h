@@ -3,6 +3,8 @@
 // lab made can outlive the lab, even when it is killed (DESIGN.md, "The lab").
 #pragma once
 
+#include <cstdint>
+#include <string>
 #include <string_view>
 #include <utility>
 
@@ -17,8 +19,13 @@ class NetNamespace {
   static Result<NetNamespace> create();
   // The calling thread's own namespace.
   static Result<NetNamespace> current();
+  // The namespace an nsfs file names: /proc/PID/ns/net, or one mounted in /run/netns.
+  static Result<NetNamespace> open(const std::string& path);
 
   int fd() const { return fd_.get(); }
+  // Its identity on this host: the inode of its nsfs file (what `ip netns identify` and
+  // `lsns` compare).
+  std::uint64_t inode() const;
 
  private:
   explicit NetNamespace(UniqueFd fd) : fd_(std::move(fd)) {}

@@ -27,7 +27,8 @@ Error failure(const std::string& what) {
 }
 
 // One dump request for one address family.
-Result<void> dump(mnl_socket* socket, std::uint8_t family, std::vector<TcpSocketEntry>& entries) {
+Result<void> dump(mnl_socket* socket, std::uint8_t family, const TcpDumpOptions& options,
+                  std::vector<TcpSocketEntry>& entries) {
   std::vector<char> buffer(MNL_SOCKET_BUFFER_SIZE);
   nlmsghdr* header = mnl_nlmsg_put_header(buffer.data());
   header->nlmsg_type = SOCK_DIAG_BY_FAMILY;
@@ -39,6 +40,7 @@ Result<void> dump(mnl_socket* socket, std::uint8_t family, std::vector<TcpSocket
   request->sdiag_family = family;
   request->sdiag_protocol = IPPROTO_TCP;
   request->idiag_states = ~0U;  // every state
+  if (options.tcp_info) request->idiag_ext |= 1U << (INET_DIAG_INFO - 1);
   if (mnl_socket_sendto(socket, header, header->nlmsg_len) < 0) {
     return failure("sock_diag request");
   }
@@ -56,15 +58,18 @@ Result<void> dump(mnl_socket* socket, std::uint8_t family, std::vector<TcpSocket
 
 }  // namespace
 
-Result<std::vector<TcpSocketEntry>> list_tcp_sockets(const NetNamespace& ns) {
+Result<std::vector<TcpSocketEntry>> list_tcp_sockets(const NetNamespace& ns,
+                                                     const TcpDumpOptions& options) {
   // The netlink socket belongs to the namespace it is opened in.
-  return inside(ns, []() -> Result<std::vector<TcpSocketEntry>> {
+  return inside(ns, [&options]() -> Result<std::vector<TcpSocketEntry>> {
     MnlSocket socket(mnl_socket_open(NETLINK_SOCK_DIAG));
     if (!socket) return failure("netlink sock_diag");
     if (mnl_socket_bind(socket.get(), 0, MNL_SOCKET_AUTOPID) < 0) return failure("bind netlink");
     std::vector<TcpSocketEntry> entries;
     for (const std::uint8_t family : {std::uint8_t{AF_INET}, std::uint8_t{AF_INET6}}) {
-      if (auto dumped = dump(socket.get(), family, entries); !dumped) return dumped.error();
+      if (auto dumped = dump(socket.get(), family, options, entries); !dumped) {
+        return dumped.error();
+      }
     }
     return entries;
   });

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "net/compact_address.h"
@@ -22,10 +23,19 @@ struct TcpSocketEntry {
   Timer timer = Timer::none;
   std::uint32_t timer_expires_ms = 0;
   std::uint8_t retransmits = 0;  // idiag_retrans: probes or retransmissions in a row
-  std::uint32_t inode = 0;
+  std::uint32_t inode = 0;       // its file's inode (/proc/PID/fd); 0 once no file holds it
+  std::uint32_t uid = 0;         // the uid that created it
+  std::uint64_t cookie = 0;      // the kernel's id for it, unique on the host while it lives
+  // TCP_INFO (INET_DIAG_INFO), when the dump asked for it and the socket is a full one.
+  std::optional<TcpState> tcp;
+};
+
+struct TcpDumpOptions {
+  bool tcp_info = false;  // ask for each socket's TCP_INFO too (the idle clock, probes...)
 };
 
 // Every TCP socket of `ns` (IPv4 and IPv6), in any state.
-Result<std::vector<TcpSocketEntry>> list_tcp_sockets(const NetNamespace& ns);
+Result<std::vector<TcpSocketEntry>> list_tcp_sockets(const NetNamespace& ns,
+                                                     const TcpDumpOptions& options = {});
 
 }  // namespace tcpka::net

@@ -12,6 +12,8 @@
 #include <iterator>
 #include <string>
 
+#include "tcpka/linux_tcp_info.h"
+
 namespace tcpka::net {
 namespace {
 
@@ -110,6 +112,23 @@ std::optional<TcpSocketEntry> parse_tcp_diag_message(std::span<const std::byte> 
   entry.timer_expires_ms = message.idiag_expires;
   entry.retransmits = message.idiag_retrans;
   entry.inode = message.idiag_inode;
+  entry.uid = message.idiag_uid;
+  std::uint64_t cookie = 0;
+  static_assert(sizeof(cookie) == sizeof(message.id.idiag_cookie));
+  std::memcpy(&cookie, message.id.idiag_cookie, sizeof(cookie));
+  entry.cookie = cookie;
+  // The attributes after the message: only TCP_INFO is read.
+  std::size_t at = NLMSG_ALIGN(sizeof(message));
+  while (payload.size() >= at + sizeof(nlattr)) {
+    nlattr attribute{};
+    std::memcpy(&attribute, payload.data() + at, sizeof(attribute));
+    if (attribute.nla_len < sizeof(nlattr) || attribute.nla_len > payload.size() - at) break;
+    if ((attribute.nla_type & NLA_TYPE_MASK) == INET_DIAG_INFO) {
+      entry.tcp = tcp_state_from_linux_tcp_info(
+          payload.subspan(at + NLA_HDRLEN, attribute.nla_len - NLA_HDRLEN));
+    }
+    at += NLA_ALIGN(attribute.nla_len);
+  }
   return entry;
 }
 

@@ -9,11 +9,13 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstddef>
 #include <string>
 
 #include "../platform.h"
+#include "tcpka/linux_tcp_info.h"
 
 namespace tcpka {
 namespace {
@@ -28,15 +30,12 @@ constexpr bool covers(socklen_t length, std::size_t offset, std::size_t size) {
 
 }  // namespace
 
-Result<TcpState> read_tcp_state(NativeSocket fd) {
-  if (auto tcp = detail::check_tcp_socket(fd); !tcp) return tcp.error();
+TcpState tcp_state_from_linux_tcp_info(std::span<const std::byte> bytes) {
+  // Copied out: sock_diag's attribute is aligned to 4 bytes only, and may be shorter.
   tcp_info info{};
-  socklen_t length = sizeof(info);
-  if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &length) != 0) {
-    const int error = errno;
-    return errno_error(error, "getsockopt(IPPROTO_TCP/TCP_INFO) on fd " + std::to_string(fd) +
-                                  ": " + std::generic_category().message(error));
-  }
+  const std::size_t copied = std::min(bytes.size(), sizeof(info));
+  std::copy_n(bytes.data(), copied, reinterpret_cast<std::byte*>(&info));
+  const auto length = static_cast<socklen_t>(copied);
 
   TcpState state;
   using Micros = TcpState::Micros;
@@ -65,6 +64,19 @@ Result<TcpState> read_tcp_state(NativeSocket fd) {
   if (TCPKA_HAS_FIELD(length, tcpi_notsent_bytes)) state.notsent_bytes = info.tcpi_notsent_bytes;
   if (TCPKA_HAS_FIELD(length, tcpi_snd_wnd)) state.send_window = info.tcpi_snd_wnd;
   return state;
+}
+
+Result<TcpState> read_tcp_state(NativeSocket fd) {
+  if (auto tcp = detail::check_tcp_socket(fd); !tcp) return tcp.error();
+  tcp_info info{};
+  socklen_t length = sizeof(info);
+  if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &length) != 0) {
+    const int error = errno;
+    return errno_error(error, "getsockopt(IPPROTO_TCP/TCP_INFO) on fd " + std::to_string(fd) +
+                                  ": " + std::generic_category().message(error));
+  }
+  return tcp_state_from_linux_tcp_info(
+      std::as_bytes(std::span(&info, 1)).first(static_cast<std::size_t>(length)));
 }
 
 #undef TCPKA_HAS_FIELD
