@@ -72,6 +72,7 @@ Result<std::vector<NetworkNamespace>> list_network_namespaces(const ProcessTable
 
 std::string label(const NetworkNamespace& ns) {
   if (ns.initial) return "host";
+  if (ns.own) return "own";
   if (!ns.names.empty()) return ns.names.front();
   if (ns.first_pid != 0) return "pid " + std::to_string(ns.first_pid);
   if (ns.held_by != 0) return "held by pid " + std::to_string(ns.held_by);

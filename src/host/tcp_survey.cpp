@@ -56,9 +56,13 @@ void read_with_iterator(const TcpSettingsIterator& iterator,
 }
 
 void read_through_pidfd(Survey& survey) {
+  const std::string no_holder = survey.processes.unreadable > 0
+                                    ? "no owner in sight (none, or one whose descriptors "
+                                      "cannot be read)"
+                                    : "no process holds it";
   for (SurveyedSocket& socket : survey.sockets) {
     if (socket.holders.empty()) {
-      socket.unread = "no process holds it";
+      socket.unread = no_holder;
       continue;
     }
     const SocketHolder& holder = socket.holders.front();
@@ -105,7 +109,10 @@ Result<Survey> survey_tcp_sockets(const SurveyOptions& options) {
     auto entries = net::list_tcp_sockets(ns.handle, {.tcp_info = true});
     if (!entries) {
       if (ns.own) return entries.error();
-      continue;  // it ended meanwhile
+      if (entries.error().code == std::errc::operation_not_permitted) {
+        ++survey.unentered_namespaces;
+      }
+      continue;  // or it ended meanwhile
     }
     survey_index[i] = survey.namespaces.size();
     for (net::TcpSocketEntry& entry : *entries) {

@@ -41,6 +41,8 @@ struct Survey {
   ProcessTable processes;
   SettingsSource reader = SettingsSource::none;  // the best reader that ran
   std::string fallback;  // why a better one did not, "" when none was passed over
+  // Namespaces that could not be entered (setns needs CAP_SYS_ADMIN): not listed.
+  int unentered_namespaces = 0;
 };
 
 struct SurveyOptions {

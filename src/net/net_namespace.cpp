@@ -82,6 +82,8 @@ Result<NetNamespace> NetNamespace::create() {
 Result<InNamespace> InNamespace::enter(const NetNamespace& ns) {
   auto home = NetNamespace::current();
   if (!home) return home.error();
+  // Already there: setns would ask for CAP_SYS_ADMIN for nothing, and fail without it.
+  if (home->inode() == ns.inode()) return InNamespace(NetNamespace(UniqueFd()));
   if (::setns(ns.fd(), CLONE_NEWNET) != 0) return system_error(errno, "setns");
   return InNamespace(std::move(*home));
 }

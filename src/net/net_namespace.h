@@ -28,11 +28,13 @@ class NetNamespace {
   std::uint64_t inode() const;
 
  private:
+  friend class InNamespace;  // holds an empty one when it had nothing to do
   explicit NetNamespace(UniqueFd fd) : fd_(std::move(fd)) {}
   UniqueFd fd_;
 };
 
-// Moves the calling thread into `ns` and back when it goes out of scope. Sockets,
+// Moves the calling thread into `ns` and back when it goes out of scope (nothing to do,
+// and no privilege needed, when it is there already). Sockets,
 // netlink and packet sockets opened meanwhile belong to `ns` for good, and /proc/sys/net
 // shows `ns`'s settings; other threads are not affected.
 class InNamespace {

@@ -136,10 +136,24 @@ std::string summary_table(const InspectReport& report) {
   return table.render();
 }
 
-std::string reader_line(const host::Survey& survey) {
-  std::string line = fmt::format("settings read with: {}", describe_reader(survey.reader));
-  if (!survey.fallback.empty()) line += fmt::format(" ({})", survey.fallback);
-  return line;
+std::string reader_lines(const host::Survey& survey) {
+  std::string lines = fmt::format("settings read with: {}\n", describe_reader(survey.reader));
+  if (!survey.fallback.empty()) lines += fmt::format("  passed over: {}\n", survey.fallback);
+  const auto unknown = std::count_if(survey.sockets.begin(), survey.sockets.end(),
+                                     [](const SurveyedSocket& s) { return !s.settings; });
+  if (unknown > 0 && survey.reader != host::SettingsSource::none) {
+    // The most common reason, as an example.
+    std::map<std::string, int> reasons;
+    for (const SurveyedSocket& s : survey.sockets) {
+      if (!s.settings) ++reasons[s.unread];
+    }
+    const auto most = std::max_element(reasons.begin(), reasons.end(), [](auto& a, auto& b) {
+      return a.second < b.second;
+    });
+    lines += fmt::format("  unknown for {} of {} sockets ({}: {})\n", unknown,
+                         survey.sockets.size(), most->second, most->first);
+  }
+  return lines;
 }
 
 }  // namespace
@@ -158,10 +172,14 @@ std::string describe_reader(host::SettingsSource source) {
 
 std::string render_text(const InspectReport& report, bool explain) {
   const host::Survey& survey = *report.survey;
-  std::string text = reader_line(survey) + "\n";
+  std::string text = reader_lines(survey);
   if (survey.processes.unreadable > 0) {
     text += fmt::format("owners: {} processes' descriptors could not be read (run as root)\n",
                         survey.processes.unreadable);
+  }
+  if (survey.unentered_namespaces > 0) {
+    text += fmt::format("namespaces: {} could not be entered and are left out (run as root)\n",
+                        survey.unentered_namespaces);
   }
   if (report.middlebox) {
     text += fmt::format("middlebox: {} [{}] forgets a flow idle for {}\n",
@@ -211,6 +229,7 @@ nlohmann::json render_json(const InspectReport& report) {
   json["settings_reader"] = host::to_string(survey.reader);
   json["settings_reader_fallback"] = survey.fallback;
   json["unreadable_processes"] = survey.processes.unreadable;
+  json["unentered_namespaces"] = survey.unentered_namespaces;
   if (report.middlebox) {
     json["middlebox"] = {{"name", report.middlebox->name},
                          {"idle_timeout_ms", report.middlebox->idle_timeout.count()}};
