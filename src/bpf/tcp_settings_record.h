@@ -17,6 +17,7 @@ typedef uint32_t tcpka_u32;
 typedef uint64_t tcpka_u64;
 #endif
 
+// NOLINTNEXTLINE(readability-identifier-naming): a C struct, named as the BPF side names
 struct tcp_settings_record {
   tcpka_u64 cookie;  // the socket's cookie (sock_diag's idiag_cookie), 0 if none asked yet
   tcpka_u64 inode;   // its file's inode (/proc/PID/fd), 0 if no file holds it

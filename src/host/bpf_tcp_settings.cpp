@@ -115,7 +115,8 @@ Result<std::vector<IteratedSocket>> TcpSettingsIterator::read(const net::NetName
     std::uint32_t hz = 0;
     // Read in large pieces (one system call per record would be most of the cost with
     // 100,000 sockets); seq_file may split a record between two reads.
-    std::vector<char> buffer(64 * 1024);
+    constexpr std::size_t kChunk = 65'536;
+    std::vector<char> buffer(kChunk);
     std::size_t held = 0;
     while (true) {
       const ssize_t n = ::read(iterator.get(), buffer.data() + held, buffer.size() - held);

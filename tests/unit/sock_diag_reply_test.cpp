@@ -7,10 +7,12 @@
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
+#include <linux/tcp.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 #include <vector>
 
@@ -70,6 +72,59 @@ inet_diag_msg listening_ipv6() {
   entry.id.idiag_sport = htons(7002);
   entry.id.idiag_src[3] = htonl(1);  // ::1
   return entry;
+}
+
+// An inet_diag_msg followed by an INET_DIAG_INFO attribute holding the first `length`
+// bytes of `info` (an older kernel's shorter struct), as a dump with idiag_ext sends it.
+std::vector<std::byte> with_tcp_info(const inet_diag_msg& entry, const tcp_info& info,
+                                     std::size_t length) {
+  std::vector<std::byte> payload(NLMSG_ALIGN(sizeof(entry)));
+  std::memcpy(payload.data(), &entry, sizeof(entry));
+  nlattr attribute{};
+  attribute.nla_len = static_cast<std::uint16_t>(NLA_HDRLEN + length);
+  attribute.nla_type = INET_DIAG_INFO;
+  const std::size_t at = payload.size();
+  payload.resize(at + NLA_ALIGN(attribute.nla_len));
+  std::memcpy(payload.data() + at, &attribute, sizeof(attribute));
+  std::memcpy(payload.data() + at + NLA_HDRLEN, &info, length);
+  return payload;
+}
+
+TEST(SockDiagReply, ReadsTcpInfoAndTheCookie) {
+  inet_diag_msg entry = established_ipv4();
+  const std::uint64_t cookie = 0x1122334455667788;
+  std::memcpy(entry.id.idiag_cookie, &cookie, sizeof(cookie));
+  entry.idiag_uid = 1000;
+  tcp_info info{};
+  info.tcpi_probes = 2;
+  info.tcpi_unacked = 7;
+  info.tcpi_last_data_recv = 1234;
+  info.tcpi_rto = 204'000;
+  const auto payload = with_tcp_info(entry, info, sizeof(info));
+  const auto parsed = parse_tcp_diag_message(payload);
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(parsed->cookie, cookie);
+  EXPECT_EQ(parsed->uid, 1000u);
+  ASSERT_TRUE(parsed->tcp);
+  EXPECT_EQ(parsed->tcp->probes, 2);
+  EXPECT_EQ(parsed->tcp->unacked, 7u);
+  EXPECT_EQ(parsed->tcp->since_data_received, Millis(1234));
+  EXPECT_EQ(parsed->tcp->rto, std::chrono::microseconds(204'000));
+
+  // A kernel whose tcp_info ends before tcpi_rto: the fields after it stay empty.
+  const auto short_payload = with_tcp_info(entry, info, offsetof(tcp_info, tcpi_rto));
+  const auto short_parsed = parse_tcp_diag_message(short_payload);
+  ASSERT_TRUE(short_parsed && short_parsed->tcp);
+  EXPECT_EQ(short_parsed->tcp->probes, 2);
+  EXPECT_FALSE(short_parsed->tcp->rto);
+  EXPECT_FALSE(short_parsed->tcp->unacked);
+
+  // An attribute claiming more than the message holds is not read.
+  auto truncated = with_tcp_info(entry, info, sizeof(info));
+  truncated.resize(NLMSG_ALIGN(sizeof(entry)) + NLA_HDRLEN + 8);
+  const auto truncated_parsed = parse_tcp_diag_message(truncated);
+  ASSERT_TRUE(truncated_parsed);
+  EXPECT_FALSE(truncated_parsed->tcp);
 }
 
 TEST(SockDiagReply, ReadsTheSocketsOfADump) {
