@@ -132,8 +132,8 @@ Result<Middlebox> find_middlebox(std::string_view name_or_duration) {
     return errno_error(EINVAL, "a middlebox idle limit of " + format_duration(*limit) +
                                    " forgets every flow: give one above 0s");
   }
-  return Middlebox{"custom", "a middlebox with the idle limit given", *limit,
-                   "given as a duration", ""};
+  return Middlebox{"custom", "a middlebox with the idle limit given", *limit, "given as a duration",
+                   ""};
 }
 
 }  // namespace tcpka
