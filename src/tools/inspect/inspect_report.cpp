@@ -147,9 +147,8 @@ std::string reader_lines(const host::Survey& survey) {
     for (const SurveyedSocket& s : survey.sockets) {
       if (!s.settings) ++reasons[s.unread];
     }
-    const auto most = std::max_element(reasons.begin(), reasons.end(), [](auto& a, auto& b) {
-      return a.second < b.second;
-    });
+    const auto most = std::max_element(reasons.begin(), reasons.end(),
+                                       [](auto& a, auto& b) { return a.second < b.second; });
     lines += fmt::format("  unknown for {} of {} sockets ({}: {})\n", unknown,
                          survey.sockets.size(), most->second, most->first);
   }
