@@ -10,12 +10,15 @@
 
 #include <algorithm>
 #include <csignal>
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "host/cgroups.h"
 #include "net/net_namespace.h"
 #include "support/child_process.h"
 #include "support/loopback.h"
@@ -179,11 +182,48 @@ TEST(Inspect, ASocketLeftAtTheDefaultShowsItsNamespaceSysctls) {
   });
 }
 
+// A cgroup of the test's own under the cgroup2 mount, removed at the end (its processes
+// are moved back to the root first, so that rmdir can succeed).
+class TestCgroup {
+ public:
+  TestCgroup() {
+    auto mount = host::cgroup2_mount();
+    if (!mount) throw std::runtime_error(mount.error().message);
+    mount_ = *mount;
+    name_ = "/tcpka-inspect-test-" + std::to_string(::getpid());
+    std::filesystem::create_directory(mount_ + name_);
+  }
+  ~TestCgroup() {
+    std::ifstream procs(mount_ + name_ + "/cgroup.procs");
+    for (std::string pid; std::getline(procs, pid);) {
+      std::ofstream(mount_ + "/cgroup.procs") << pid << "\n";
+    }
+    std::error_code ignored;
+    std::filesystem::remove(mount_ + name_, ignored);
+  }
+  TestCgroup(const TestCgroup&) = delete;
+  TestCgroup& operator=(const TestCgroup&) = delete;
+
+  void add(pid_t pid) const {
+    std::ofstream procs(mount_ + name_ + "/cgroup.procs");
+    procs << pid << "\n";
+    procs.close();
+    if (!procs) throw std::runtime_error("cannot move a process into " + name_);
+  }
+  const std::string& name() const { return name_; }
+
+ private:
+  std::string mount_;
+  std::string name_;
+};
+
 TEST(Inspect, AStaticGoServerWithoutKeepaliveIsFlagged) {
   TCPKA_REQUIRE_NETWORK_NAMESPACES();
   SpawnedProcess server = SpawnedProcess::start({TCPKA_GO_ECHO_SERVER, "-listen", "127.0.0.1:0"});
   const auto ready = server.wait_for_line("listening on ", 30s);
   ASSERT_TRUE(ready) << server.error_output();
+  const TestCgroup cgroup;
+  cgroup.add(server.pid());
   const int port = std::stoi(ready->substr(ready->rfind(':') + 1));
   // This side asks for keepalive; the Go side's accepted socket has none.
   net::UniqueFd client(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
@@ -201,7 +241,16 @@ TEST(Inspect, AStaticGoServerWithoutKeepaliveIsFlagged) {
     EXPECT_EQ(row["owners"][0]["command"], "go_echo_server");
     EXPECT_EQ(row["settings"]["keepalive"], false) << row.dump(2);
     EXPECT_TRUE(has_flag(row, "keepalive_off")) << row.dump(2);
+    EXPECT_EQ(row["owners"][0]["cgroup"], cgroup.name()) << row.dump(2);
   }
+  // The same sockets found by their cgroup, and summarized by it.
+  const json by_cgroup = inspect({"--cgroup", cgroup.name(), "--state", "ESTABLISHED"});
+  ASSERT_EQ(by_cgroup["sockets"].size(), 1u) << by_cgroup.dump(2);
+  EXPECT_EQ(by_cgroup["sockets"][0]["owners"][0]["pid"], server.pid());
+  const ProcessResult summary =
+      run_process({TCPKA_BINARY, "inspect", "--cgroup", cgroup.name(), "--by", "cgroup"}, 30s);
+  ASSERT_EQ(summary.exit_code, 0) << summary.err;
+  EXPECT_NE(summary.out.find("\n" + cgroup.name() + " "), std::string::npos) << summary.out;
   server.signal(SIGTERM);
   EXPECT_EQ(server.wait_exit(30s), 0);
 }
