@@ -115,6 +115,7 @@ Result<Survey> survey_tcp_sockets(const SurveyOptions& options) {
       continue;  // or it ended meanwhile
     }
     survey_index[i] = survey.namespaces.size();
+    survey.sockets.reserve(survey.sockets.size() + entries->size());
     for (net::TcpSocketEntry& entry : *entries) {
       SurveyedSocket socket;
       socket.ns = survey.namespaces.size();

@@ -181,7 +181,7 @@ int run(const Options& options) {
                                               survey->namespaces[socket.ns].system, middlebox)});
   }
   if (options.json) {
-    fmt::print("{}\n", render_json(report).dump(2));
+    print_json(report, stdout);
   } else {
     fmt::print("{}", render_text(report, options.explain));
   }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "cli/table.h"
@@ -222,7 +223,97 @@ std::string render_text(const InspectReport& report, bool explain) {
   return text;
 }
 
-nlohmann::json render_json(const InspectReport& report) {
+namespace {
+
+nlohmann::json detection_json(const std::optional<Detection>& d) {
+  if (!d) return nullptr;
+  if (!d->detected) return {{"detected", false}};
+  return {{"detected", true},
+          {"earliest_ms", d->earliest.count()},
+          {"latest_ms", d->latest.count()},
+          {"cause", to_string(d->cause)},
+          {"error", errno_name(d->error)},
+          {"counts_from", describe(d->origin)}};
+}
+
+// One socket's object. Rows are written one at a time: a tree of 100,000 of them took
+// 1.2 GiB and most of the run's time to build, print and free (bench/RESULTS.md).
+nlohmann::json socket_json(const InspectReport& report, const InspectedSocket& inspected) {
+  const host::Survey& survey = *report.survey;
+  const SurveyedSocket& socket = *inspected.socket;
+  const net::TcpSocketEntry& entry = socket.entry;
+  nlohmann::json row = {{"netns", survey.namespaces[socket.ns].inode},
+                        {"local", net::to_string(entry.local)},
+                        {"remote", net::to_string(entry.remote)},
+                        {"state", to_string(entry.state)},
+                        {"inode", entry.inode},
+                        {"cookie", entry.cookie},
+                        {"uid", entry.uid}};
+  row["owners"] = nlohmann::json::array();
+  for (const host::SocketHolder& holder : socket.holders) {
+    nlohmann::json owner = {{"pid", holder.pid}, {"fd", holder.fd}};
+    const auto& processes = survey.processes.processes;
+    if (const auto it = processes.find(holder.pid); it != processes.end()) {
+      owner["command"] = it->second.command;
+      owner["cgroup"] = it->second.cgroup;
+    }
+    row["owners"].push_back(owner);
+  }
+  row["settings_source"] = host::to_string(socket.source);
+  if (socket.settings) {
+    const host::SocketSettings& s = *socket.settings;
+    row["settings"] = {{"keepalive", s.policy.keepalive},
+                       {"idle_ms", s.policy.idle.count()},
+                       {"interval_ms", s.policy.interval.count()},
+                       {"count", s.policy.count},
+                       {"user_timeout_ms", s.policy.user_timeout.count()}};
+    if (s.idle_from_sysctl) {
+      row["settings"]["from_sysctl"] = {{"idle", *s.idle_from_sysctl},
+                                        {"interval", *s.interval_from_sysctl},
+                                        {"count", *s.count_from_sysctl}};
+    }
+  } else {
+    row["settings"] = nullptr;
+    row["settings_unknown_because"] = socket.unread;
+  }
+  const KeepaliveKnown known = inspected.assessment.keepalive;
+  row["keepalive"] = known == KeepaliveKnown::unknown ? nlohmann::json(nullptr)
+                                                      : nlohmann::json(known == KeepaliveKnown::on);
+  constexpr const char* kTimers[] = {"none", "retransmit", "keepalive", "time_wait",
+                                     "zero_window_probe"};
+  row["timer"] = {{"kind", kTimers[static_cast<int>(entry.timer)]},
+                  {"expires_ms", entry.timer_expires_ms},
+                  {"retransmits", entry.retransmits}};
+  if (entry.tcp) {
+    const TcpState& t = *entry.tcp;
+    const auto field = [](const auto& value) -> nlohmann::json {
+      if (!value) return nullptr;
+      if constexpr (requires { value->count(); }) {
+        return value->count();
+      } else {
+        return *value;
+      }
+    };
+    row["tcp_info"] = {{"since_data_sent_ms", field(t.since_data_sent)},
+                       {"since_data_received_ms", field(t.since_data_received)},
+                       {"since_ack_received_ms", field(t.since_ack_received)},
+                       {"unacked", field(t.unacked)},
+                       {"retransmits", field(t.retransmits)},
+                       {"total_retransmits", field(t.total_retransmits)},
+                       {"probes", field(t.probes)},
+                       {"backoff", field(t.backoff)},
+                       {"rtt_us", field(t.rtt)},
+                       {"rto_us", field(t.rto)}};
+  }
+  row["detection"] = {{"idle", detection_json(inspected.assessment.idle)},
+                      {"in_flight", detection_json(inspected.assessment.in_flight)}};
+  row["flags"] = nlohmann::json::array();
+  for (const RiskFlag flag : inspected.assessment.flags)
+    row["flags"].push_back(to_string(flag));
+  return row;
+}
+
+nlohmann::json header_json(const InspectReport& report) {
   const host::Survey& survey = *report.survey;
   nlohmann::json json;
   json["settings_reader"] = host::to_string(survey.reader);
@@ -242,92 +333,29 @@ nlohmann::json render_json(const InspectReport& report) {
                                   {"tcp_keepalive_probes", ns.system.keepalive_probes},
                                   {"tcp_retries2", ns.system.retries2}});
   }
-  const auto detection_json = [](const std::optional<Detection>& d) -> nlohmann::json {
-    if (!d) return nullptr;
-    if (!d->detected) return {{"detected", false}};
-    return {{"detected", true},
-            {"earliest_ms", d->earliest.count()},
-            {"latest_ms", d->latest.count()},
-            {"cause", to_string(d->cause)},
-            {"error", errno_name(d->error)},
-            {"counts_from", describe(d->origin)}};
-  };
-  json["sockets"] = nlohmann::json::array();
-  for (const InspectedSocket& inspected : report.sockets) {
-    const SurveyedSocket& socket = *inspected.socket;
-    const net::TcpSocketEntry& entry = socket.entry;
-    nlohmann::json row = {{"netns", survey.namespaces[socket.ns].inode},
-                          {"local", net::to_string(entry.local)},
-                          {"remote", net::to_string(entry.remote)},
-                          {"state", to_string(entry.state)},
-                          {"inode", entry.inode},
-                          {"cookie", entry.cookie},
-                          {"uid", entry.uid}};
-    row["owners"] = nlohmann::json::array();
-    for (const host::SocketHolder& holder : socket.holders) {
-      nlohmann::json owner = {{"pid", holder.pid}, {"fd", holder.fd}};
-      const auto& processes = survey.processes.processes;
-      if (const auto it = processes.find(holder.pid); it != processes.end()) {
-        owner["command"] = it->second.command;
-        owner["cgroup"] = it->second.cgroup;
-      }
-      row["owners"].push_back(owner);
-    }
-    row["settings_source"] = host::to_string(socket.source);
-    if (socket.settings) {
-      const host::SocketSettings& s = *socket.settings;
-      row["settings"] = {{"keepalive", s.policy.keepalive},
-                         {"idle_ms", s.policy.idle.count()},
-                         {"interval_ms", s.policy.interval.count()},
-                         {"count", s.policy.count},
-                         {"user_timeout_ms", s.policy.user_timeout.count()}};
-      if (s.idle_from_sysctl) {
-        row["settings"]["from_sysctl"] = {{"idle", *s.idle_from_sysctl},
-                                          {"interval", *s.interval_from_sysctl},
-                                          {"count", *s.count_from_sysctl}};
-      }
-    } else {
-      row["settings"] = nullptr;
-      row["settings_unknown_because"] = socket.unread;
-    }
-    const KeepaliveKnown known = inspected.assessment.keepalive;
-    row["keepalive"] = known == KeepaliveKnown::unknown
-                           ? nlohmann::json(nullptr)
-                           : nlohmann::json(known == KeepaliveKnown::on);
-    constexpr const char* kTimers[] = {"none", "retransmit", "keepalive", "time_wait",
-                                       "zero_window_probe"};
-    row["timer"] = {{"kind", kTimers[static_cast<int>(entry.timer)]},
-                    {"expires_ms", entry.timer_expires_ms},
-                    {"retransmits", entry.retransmits}};
-    if (entry.tcp) {
-      const TcpState& t = *entry.tcp;
-      const auto field = [](const auto& value) -> nlohmann::json {
-        if (!value) return nullptr;
-        if constexpr (requires { value->count(); }) {
-          return value->count();
-        } else {
-          return *value;
-        }
-      };
-      row["tcp_info"] = {{"since_data_sent_ms", field(t.since_data_sent)},
-                         {"since_data_received_ms", field(t.since_data_received)},
-                         {"since_ack_received_ms", field(t.since_ack_received)},
-                         {"unacked", field(t.unacked)},
-                         {"retransmits", field(t.retransmits)},
-                         {"total_retransmits", field(t.total_retransmits)},
-                         {"probes", field(t.probes)},
-                         {"backoff", field(t.backoff)},
-                         {"rtt_us", field(t.rtt)},
-                         {"rto_us", field(t.rto)}};
-    }
-    row["detection"] = {{"idle", detection_json(inspected.assessment.idle)},
-                        {"in_flight", detection_json(inspected.assessment.in_flight)}};
-    row["flags"] = nlohmann::json::array();
-    for (const RiskFlag flag : inspected.assessment.flags)
-      row["flags"].push_back(to_string(flag));
-    json["sockets"].push_back(std::move(row));
-  }
   return json;
+}
+
+}  // namespace
+
+void print_json(const InspectReport& report, std::FILE* out) {
+  // The header's fields, then "sockets" as an array with one socket per line.
+  std::string text = header_json(report).dump(2);
+  text.resize(text.size() - 2);  // the closing "\n}"
+  text += ",\n  \"sockets\": [";
+  constexpr std::size_t kFlushAt = 1 << 20;
+  const char* separator = "\n    ";
+  for (const InspectedSocket& inspected : report.sockets) {
+    text += separator;
+    text += socket_json(report, inspected).dump();
+    separator = ",\n    ";
+    if (text.size() >= kFlushAt) {
+      std::fwrite(text.data(), 1, text.size(), out);
+      text.clear();
+    }
+  }
+  text += "\n  ]\n}\n";
+  std::fwrite(text.data(), 1, text.size(), out);
 }
 
 }  // namespace tcpka::tools

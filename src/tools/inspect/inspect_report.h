@@ -2,7 +2,7 @@
 // as tables or as JSON.
 #pragma once
 
-#include <nlohmann/json.hpp>
+#include <cstdio>
 #include <optional>
 #include <string>
 #include <vector>
@@ -32,6 +32,7 @@ std::string describe_reader(host::SettingsSource source);
 
 // With `explain`, every flag that occurs is explained once, after the rows.
 std::string render_text(const InspectReport& report, bool explain);
-nlohmann::json render_json(const InspectReport& report);
+// The report as JSON, one socket per line in "sockets", written as it is made.
+void print_json(const InspectReport& report, std::FILE* out);
 
 }  // namespace tcpka::tools
