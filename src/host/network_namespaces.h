@@ -29,9 +29,8 @@ struct NetworkNamespace {
 Result<std::vector<NetworkNamespace>> list_network_namespaces(const ProcessTable& processes);
 
 // "host" for pid 1's namespace, "own" for tcpka's own (when that is not pid 1's), else
-// its first name in /run/netns, else "pid N" of its
-// oldest process, else "held by pid N", else "netns INODE": how a person tells
-// namespaces apart in a table.
+// its first name in /run/netns, else "pid N" of its oldest process, else "held by pid N",
+// else "netns INODE": how a person tells namespaces apart in a table.
 std::string label(const NetworkNamespace& ns);
 
 }  // namespace tcpka::host

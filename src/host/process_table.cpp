@@ -9,6 +9,7 @@
 #include <charconv>
 #include <cstdlib>
 #include <memory>
+#include <string>
 #include <string_view>
 
 #include "net/unique_fd.h"
@@ -96,6 +97,30 @@ bool read_socket_descriptors(int process_dir, pid_t pid, ProcessTable& table) {
 
 }  // namespace
 
+namespace {
+
+// Adds the process whose /proc directory is `name` (its pid) to `table`; false when it
+// has exited.
+bool read_process(int proc_fd, const char* name, pid_t pid, ProcessTable& table) {
+  const net::UniqueFd dir(::openat(proc_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir) return false;
+  ProcessInfo info;
+  info.pid = pid;
+  info.command = read_small_file_at(dir.get(), "comm");
+  if (!info.command.empty() && info.command.back() == '\n') info.command.pop_back();
+  info.cgroup = cgroup_v2_path(read_small_file_at(dir.get(), "cgroup"));
+  struct stat ns {};
+  if (::fstatat(dir.get(), "ns/net", &ns, 0) == 0) info.netns = ns.st_ino;
+  if (!read_socket_descriptors(dir.get(), pid, table)) {
+    // Gone meanwhile, or not ours to read: only the latter is worth a word.
+    if (::faccessat(dir.get(), "fd", F_OK, 0) == 0) ++table.unreadable;
+  }
+  table.processes.emplace(pid, std::move(info));
+  return true;
+}
+
+}  // namespace
+
 ProcessTable read_process_table() {
   ProcessTable table;
   const Dir proc(::opendir("/proc"));
@@ -104,21 +129,15 @@ ProcessTable read_process_table() {
   while (const dirent* entry = ::readdir(proc.get())) {
     pid_t pid = 0;
     if (!parse_number(std::string_view(entry->d_name), pid)) continue;
-    const net::UniqueFd dir(::openat(proc_fd, entry->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!dir) continue;  // it exited
-    ProcessInfo info;
-    info.pid = pid;
-    info.command = read_small_file_at(dir.get(), "comm");
-    if (!info.command.empty() && info.command.back() == '\n') info.command.pop_back();
-    info.cgroup = cgroup_v2_path(read_small_file_at(dir.get(), "cgroup"));
-    struct stat ns {};
-    if (::fstatat(dir.get(), "ns/net", &ns, 0) == 0) info.netns = ns.st_ino;
-    if (!read_socket_descriptors(dir.get(), pid, table)) {
-      // Gone meanwhile, or not ours to read: only the latter is worth a word.
-      if (::faccessat(dir.get(), "fd", F_OK, 0) == 0) ++table.unreadable;
-    }
-    table.processes.emplace(pid, std::move(info));
+    read_process(proc_fd, entry->d_name, pid, table);  // false: it exited
   }
+  return table;
+}
+
+ProcessTable read_process_table(pid_t pid) {
+  ProcessTable table;
+  const net::UniqueFd proc(::open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (proc) read_process(proc.get(), std::to_string(pid).c_str(), pid, table);
   return table;
 }
 

@@ -38,5 +38,7 @@ struct ProcessTable {
 
 // Walks /proc. Processes that exit meanwhile are left out, never reported as errors.
 ProcessTable read_process_table();
+// The same for one process: empty if it does not exist (any more).
+ProcessTable read_process_table(pid_t pid);
 
 }  // namespace tcpka::host

@@ -1,5 +1,6 @@
 #include "host/tcp_survey.h"
 
+#include <algorithm>
 #include <unordered_map>
 
 #include "host/bpf_tcp_settings.h"
@@ -115,8 +116,12 @@ Result<Survey> survey_tcp_sockets(const SurveyOptions& options) {
       continue;  // or it ended meanwhile
     }
     survey_index[i] = survey.namespaces.size();
-    survey.sockets.reserve(survey.sockets.size() + entries->size());
-    for (net::TcpSocketEntry& entry : *entries) {
+    // Room for this namespace's sockets, growing geometrically across namespaces.
+    if (const std::size_t needed = survey.sockets.size() + entries->size();
+        needed > survey.sockets.capacity()) {
+      survey.sockets.reserve(std::max(needed, 2 * survey.sockets.capacity()));
+    }
+    for (const net::TcpSocketEntry& entry : *entries) {
       SurveyedSocket socket;
       socket.ns = survey.namespaces.size();
       if (const auto held = survey.processes.holders.find(entry.inode);

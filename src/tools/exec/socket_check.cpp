@@ -2,29 +2,13 @@
 
 #include <fmt/core.h>
 
-#include <filesystem>
-#include <map>
-
 #include "cli/table.h"
+#include "host/process_table.h"
 #include "net/net_namespace.h"
 #include "net/sock_diag.h"
 
 namespace tcpka::tools {
 namespace {
-
-// The socket inodes `pid` holds, by descriptor: /proc/PID/fd/N -> "socket:[INODE]".
-std::map<std::uint32_t, int> socket_inodes(pid_t pid) {
-  std::map<std::uint32_t, int> inodes;
-  std::error_code error;
-  const std::filesystem::path fds = "/proc/" + std::to_string(pid) + "/fd";
-  for (const auto& entry : std::filesystem::directory_iterator(fds, error)) {
-    const std::string target = std::filesystem::read_symlink(entry.path(), error).string();
-    if (error || target.rfind("socket:[", 0) != 0) continue;
-    inodes[static_cast<std::uint32_t>(std::stoul(target.substr(8)))] =
-        std::stoi(entry.path().filename().string());
-  }
-  return inodes;
-}
 
 std::string keepalive_text(const net::TcpSocketEntry& entry) {
   using Timer = net::TcpSocketEntry::Timer;
@@ -48,16 +32,16 @@ Result<SocketCheck> check_sockets(pid_t pid) {
   if (!ns) return ns.error();
   auto sockets = net::list_tcp_sockets(*ns);
   if (!sockets) return sockets.error();
-  const auto inodes = socket_inodes(pid);
+  const host::ProcessTable owner = host::read_process_table(pid);
   TextTable table({"fd", "local", "remote", "state", "keepalive"});
   SocketCheck check;
   for (const net::TcpSocketEntry& entry : *sockets) {
-    const auto held = inodes.find(entry.inode);
-    if (held == inodes.end()) continue;
+    const auto held = owner.holders.find(entry.inode);
+    if (entry.inode == 0 || held == owner.holders.end()) continue;
     ++check.sockets;
     const std::string keepalive = keepalive_text(entry);
     if (keepalive == "NOT armed") ++check.uncovered;
-    table.add_row({std::to_string(held->second), net::to_string(entry.local),
+    table.add_row({std::to_string(held->second.front().fd), net::to_string(entry.local),
                    entry.state == TcpConnectionState::listen ? "-" : net::to_string(entry.remote),
                    std::string(to_string(entry.state)), keepalive});
   }
