@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <charconv>
 #include <memory>
 #include <set>
@@ -181,7 +182,11 @@ int run(const Options& options) {
                                               survey->namespaces[socket.ns].system, middlebox)});
   }
   if (options.json) {
-    print_json(report, stdout);
+    if (!print_json(report, stdout)) {
+      const int error = errno;
+      return fail(kName, "cannot write the report: " + std::generic_category().message(error),
+                  kExitMissingCapability);
+    }
   } else {
     fmt::print("{}", render_text(report, options.explain));
   }

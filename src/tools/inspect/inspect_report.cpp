@@ -338,7 +338,10 @@ nlohmann::json header_json(const InspectReport& report) {
 
 }  // namespace
 
-void print_json(const InspectReport& report, std::FILE* out) {
+bool print_json(const InspectReport& report, std::FILE* out) {
+  const auto write = [out](const std::string& text) {
+    return std::fwrite(text.data(), 1, text.size(), out) == text.size();
+  };
   // The header's fields, then "sockets" as an array with one socket per line.
   std::string text = header_json(report).dump(2);
   text.resize(text.size() - 2);  // the closing "\n}"
@@ -350,12 +353,12 @@ void print_json(const InspectReport& report, std::FILE* out) {
     text += socket_json(report, inspected).dump();
     separator = ",\n    ";
     if (text.size() >= kFlushAt) {
-      std::fwrite(text.data(), 1, text.size(), out);
+      if (!write(text)) return false;
       text.clear();
     }
   }
   text += "\n  ]\n}\n";
-  std::fwrite(text.data(), 1, text.size(), out);
+  return write(text) && std::fflush(out) == 0;
 }
 
 }  // namespace tcpka::tools

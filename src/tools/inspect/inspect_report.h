@@ -32,7 +32,8 @@ std::string describe_reader(host::SettingsSource source);
 
 // With `explain`, every flag that occurs is explained once, after the rows.
 std::string render_text(const InspectReport& report, bool explain);
-// The report as JSON, one socket per line in "sockets", written as it is made.
-void print_json(const InspectReport& report, std::FILE* out);
+// The report as JSON, one socket per line in "sockets", written as it is made. False
+// when `out` did not take it all (errno says why).
+bool print_json(const InspectReport& report, std::FILE* out);
 
 }  // namespace tcpka::tools
