@@ -102,4 +102,13 @@ struct Detection {
 Detection predict(PeerFailure failure, Activity activity, const ResolvedPolicy& policy,
                   const SystemDefaults& system, const PathFacts& path = {});
 
+// How long after the handshake a connection's last segment must come for keepalive's
+// idle clock to count from it exactly. The kernel arms the keepalive timer at the
+// handshake, for idle; that first run may come up to a wheel granule late (about an
+// eighth of idle) and counts the idle time in whole jiffies, so a segment inside that
+// granule can be found idle long enough up to a jiffy early (docs/model.md, "The first
+// probe, to the jiffy"). After it, the run finds the segment too recent and re-arms the
+// timer for the rest of idle. Whoever reproduces an idle failure waits this long first.
+Millis past_the_first_keepalive_run(Millis idle);
+
 }  // namespace tcpka

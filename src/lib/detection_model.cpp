@@ -507,4 +507,8 @@ std::string_view describe(Origin origin) {
   return "the failure";
 }
 
+Millis past_the_first_keepalive_run(Millis idle) {
+  return idle / 7 + Millis(20);
+}
+
 }  // namespace tcpka

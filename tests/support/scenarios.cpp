@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <stdexcept>
+#include <thread>
 
 #include "tcpka/close_cause.h"
 #include "tcpka/socket_options.h"
@@ -51,7 +52,11 @@ ScenarioRun finish(Detection prediction, int fd, Clock::time_point since,
 }
 
 // One byte from the client, read by the server: the last segment the server receives.
-Clock::time_point exchange_last_segment(TcpPair& pair) {
+// The peer's last segment, sent once keepalive's idle clock will count from it exactly
+// (past_the_first_keepalive_run: earlier, the first probe may come a jiffy before idle).
+Clock::time_point exchange_last_segment(TcpPair& pair, const std::string& policy) {
+  const SystemDefaults system = *read_system_defaults();
+  std::this_thread::sleep_for(past_the_first_keepalive_run(resolve(parsed(policy), system)->idle));
   send_bytes(pair.client.get(), 1);
   receive_bytes(pair.server.get(), 1);
   return Clock::now();
@@ -69,7 +74,7 @@ void forget_silently(net::UniqueFd& fd) {
 
 ScenarioRun silent_idle_peer(int family, const std::string& policy) {
   TcpPair pair = connect_over_loopback(family, parsed(policy));
-  const Clock::time_point last_segment = exchange_last_segment(pair);
+  const Clock::time_point last_segment = exchange_last_segment(pair, policy);
   silence(pair.client.get());
   Detection d = predicted(PeerFailure::host_silent, Activity::idle, policy, pair.server.get());
   return finish(std::move(d), pair.server.get(), last_segment, policy);
@@ -123,7 +128,7 @@ ScenarioRun connect_to_silent_host(int family, const std::string& policy) {
 
 ScenarioRun rebooted_idle_peer(int family, const std::string& policy) {
   TcpPair pair = connect_over_loopback(family, parsed(policy));
-  const Clock::time_point last_segment = exchange_last_segment(pair);
+  const Clock::time_point last_segment = exchange_last_segment(pair, policy);
   forget_silently(pair.client);
   Detection d = predicted(PeerFailure::host_rebooted, Activity::idle, policy, pair.server.get());
   return finish(std::move(d), pair.server.get(), last_segment, policy);

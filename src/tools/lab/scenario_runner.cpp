@@ -15,22 +15,6 @@
 
 namespace tcpka::tools::lab {
 namespace detail {
-namespace {
-
-// A rebooted peer is found by the first keepalive probe, so the last segment must come
-// well after the handshake. The kernel arms the keepalive timer when the connection is
-// established, for idle, and a timer runs up to a wheel granule late (at most about an
-// eighth of its delay); the run counts the idle time since the last segment in whole
-// jiffies. A segment a jiffy or a few after the handshake can therefore be found idle
-// long enough up to a jiffy early: measured under load, a probe 1.998 s after a byte that
-// came 2.8 ms after the handshake, for idle=2s. A segment that comes after the whole
-// granule of that first run is counted from: the run finds it too recent and re-arms the
-// timer for the rest of idle. A slow machine only makes the wait longer.
-Millis past_the_first_keepalive_run(Millis idle) {
-  return idle / 7 + Millis(20);
-}
-
-}  // namespace
 
 ScenarioResult Run::go() {
   ScenarioResult result;
@@ -153,6 +137,8 @@ Result<void> Run::prepare_activity() {
     auto in_force = read_policy(detector_.get());
     if (!in_force) return in_force.error();
     if (in_force->keepalive) {
+      // A rebooted peer is found by the first keepalive probe: its last segment comes
+      // after the first keepalive timer run, which a slow machine only makes later.
       std::this_thread::sleep_for(past_the_first_keepalive_run(in_force->idle));
       if (auto sent = send_bytes(peer_.get(), 1); !sent) return sent;
       if (auto read = read_one_byte(detector_.get(), kSetupTimeout); !read) return read;
