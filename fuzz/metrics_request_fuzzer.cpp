@@ -5,7 +5,7 @@
 #include <string>
 
 #include "property.h"
-#include "serve/metrics_request.h"
+#include "cli/metrics_request.h"
 
 using tcpka::fuzz::require;
 using tcpka::tools::RequestReader;

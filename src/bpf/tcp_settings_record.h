@@ -4,18 +4,7 @@
 #ifndef TCPKA_BPF_TCP_SETTINGS_RECORD_H
 #define TCPKA_BPF_TCP_SETTINGS_RECORD_H
 
-#ifdef __bpf__
-typedef __u8 tcpka_u8;
-typedef __u16 tcpka_u16;
-typedef __u32 tcpka_u32;
-typedef __u64 tcpka_u64;
-#else
-#include <stdint.h>
-typedef uint8_t tcpka_u8;
-typedef uint16_t tcpka_u16;
-typedef uint32_t tcpka_u32;
-typedef uint64_t tcpka_u64;
-#endif
+#include "record_types.h"
 
 // NOLINTNEXTLINE(readability-identifier-naming): a C struct, named as the BPF side names
 struct tcp_settings_record {

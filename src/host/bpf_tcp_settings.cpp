@@ -4,15 +4,12 @@
 #include <bpf/libbpf.h>
 #include <unistd.h>
 
-#include <array>
 #include <cerrno>
-#include <cstdarg>
-#include <cstdio>
 #include <cstring>
 #include <fstream>
-#include <mutex>
 #include <string>
 
+#include "host/bpf_loading.h"
 #include "net/unique_fd.h"
 #include "tcp_settings.skel.h"
 #include "tcp_settings_record.h"
@@ -22,37 +19,7 @@ namespace {
 
 static_assert(sizeof(tcp_settings_record) == 80, "the BPF program writes 80-byte records");
 
-constexpr const char* kKernelBtf = "/sys/kernel/btf/vmlinux";
-
-// libbpf prints its diagnostics to stderr; tcpka keeps the last one for its own one-line
-// error instead, and prints nothing when a fallback takes over.
-std::mutex last_message_mutex;
-std::string last_message;
-
-int keep_last_message(libbpf_print_level level, const char* format, va_list arguments) {
-  if (level == LIBBPF_DEBUG) return 0;
-  std::array<char, 512> line{};
-  const int n = std::vsnprintf(line.data(), line.size(), format, arguments);
-  if (n > 0) {
-    std::string text(line.data());
-    while (!text.empty() && (text.back() == '\n' || text.back() == ' '))
-      text.pop_back();
-    const std::lock_guard lock(last_message_mutex);
-    last_message = std::move(text);
-  }
-  return 0;
-}
-
-Error load_error(int error, const std::string& what) {
-  std::string message = "BPF iterator: " + what + ": " + std::generic_category().message(error);
-  if (error == EPERM || error == EACCES) {
-    message += " (loading BPF needs CAP_BPF and CAP_PERFMON, or root)";
-  } else {
-    const std::lock_guard lock(last_message_mutex);
-    if (!last_message.empty()) message += " (libbpf: " + last_message + ")";
-  }
-  return errno_error(error, message);
-}
+constexpr std::string_view kSubject = "BPF iterator";
 
 // The kernel's HZ, from one namespace value that the record holds in jiffies and
 // /proc/sys shows in seconds (read in the same namespace: the caller is inside it).
@@ -96,21 +63,19 @@ void TcpSettingsIterator::Destroy::operator()(::tcp_settings* skeleton) const {
 }
 
 Result<TcpSettingsIterator> TcpSettingsIterator::load() {
-  if (::access(kKernelBtf, R_OK) != 0) {
-    return errno_error(ENOTSUP, std::string("BPF iterator: the kernel has no BTF (") + kKernelBtf +
-                                    "), which its CO-RE program needs");
-  }
-  libbpf_set_print(keep_last_message);
+  if (auto btf = detail::require_kernel_btf(kSubject); !btf) return btf.error();
+  detail::capture_libbpf_messages();
   std::unique_ptr<::tcp_settings, Destroy> skeleton(tcp_settings__open_and_load());
-  if (!skeleton) return load_error(errno, "load");
-  if (tcp_settings__attach(skeleton.get()) != 0) return load_error(errno, "attach iter/tcp");
+  if (!skeleton) return detail::bpf_error(errno, kSubject, "load");
+  if (tcp_settings__attach(skeleton.get()) != 0)
+    return detail::bpf_error(errno, kSubject, "attach iter/tcp");
   return TcpSettingsIterator(std::move(skeleton));
 }
 
 Result<std::vector<IteratedSocket>> TcpSettingsIterator::read(const net::NetNamespace& ns) const {
   return net::inside(ns, [this]() -> Result<std::vector<IteratedSocket>> {
     const net::UniqueFd iterator(bpf_iter_create(bpf_link__fd(skeleton_->links.read_tcp_settings)));
-    if (!iterator) return load_error(errno, "create");
+    if (!iterator) return detail::bpf_error(errno, kSubject, "create");
     std::vector<IteratedSocket> sockets;
     std::uint32_t hz = 0;
     // Read in large pieces (one system call per record would be most of the cost with
@@ -122,7 +87,7 @@ Result<std::vector<IteratedSocket>> TcpSettingsIterator::read(const net::NetName
       const ssize_t n = ::read(iterator.get(), buffer.data() + held, buffer.size() - held);
       if (n < 0) {
         if (errno == EINTR) continue;
-        return load_error(errno, "read");
+        return detail::bpf_error(errno, kSubject, "read");
       }
       if (n == 0) break;
       held += static_cast<std::size_t>(n);

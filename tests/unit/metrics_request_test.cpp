@@ -1,6 +1,6 @@
 // What serve's /metrics endpoint makes of the bytes a client sends: the verdict on real
 // scrapers' requests, on what is not HTTP, and on requests cut into any pieces.
-#include "serve/metrics_request.h"
+#include "cli/metrics_request.h"
 
 #include <gtest/gtest.h>
 

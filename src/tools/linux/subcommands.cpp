@@ -6,12 +6,13 @@
 #include "lab/lab_command.h"
 #include "policy/policy_command.h"
 #include "serve/serve_command.h"
+#include "watch/watch_command.h"
 
 namespace tcpka::tools {
 
 std::vector<Subcommand> add_subcommands(CLI::App& tcpka) {
   return {add_policy_command(tcpka), add_serve_command(tcpka), add_connect_command(tcpka),
-          add_lab_command(tcpka),    add_exec_command(tcpka),  add_inspect_command(tcpka)};
+          add_lab_command(tcpka),    add_exec_command(tcpka),  add_inspect_command(tcpka), add_watch_command(tcpka)};
 }
 
 }  // namespace tcpka::tools

@@ -21,7 +21,7 @@
 #include "net/listener.h"
 #include "net/poll_token.h"
 #include "serve/echo_worker.h"
-#include "serve/metrics_endpoint.h"
+#include "cli/metrics_endpoint.h"
 
 namespace tcpka::tools {
 namespace {

@@ -1,4 +1,4 @@
-#include "serve/metrics_request.h"
+#include "cli/metrics_request.h"
 
 namespace tcpka::tools {
 namespace {

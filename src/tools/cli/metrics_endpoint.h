@@ -1,4 +1,4 @@
-// The Prometheus endpoint of `tcpka serve`: plain HTTP/1.1 on its own listener, one
+// The Prometheus endpoint of `tcpka serve` and `tcpka watch`: plain HTTP/1.1 on its own listener, one
 // request per connection (GET /metrics), served from the main thread's loop. A client
 // gets kClientDeadline to send its request, and at most kMaxClients wait at once (a new
 // one pushes out the oldest), so idle or slow clients cannot lock scrapers out; the
@@ -16,7 +16,7 @@
 #include "net/endpoint.h"
 #include "net/poller.h"
 #include "net/unique_fd.h"
-#include "serve/metrics_request.h"
+#include "cli/metrics_request.h"
 #include "tcpka/duration.h"
 #include "tcpka/result.h"
 

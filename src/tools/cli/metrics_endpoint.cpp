@@ -1,4 +1,4 @@
-#include "serve/metrics_endpoint.h"
+#include "cli/metrics_endpoint.h"
 
 #include <fmt/core.h>
 #include <netinet/in.h>
