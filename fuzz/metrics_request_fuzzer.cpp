@@ -4,8 +4,8 @@
 #include <cstdint>
 #include <string>
 
-#include "property.h"
 #include "cli/metrics_request.h"
+#include "property.h"
 
 using tcpka::fuzz::require;
 using tcpka::tools::RequestReader;

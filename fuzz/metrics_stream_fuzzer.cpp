@@ -6,8 +6,8 @@
 #include <cstdint>
 #include <string>
 
-#include "property.h"
 #include "cli/metrics_request.h"
+#include "property.h"
 
 using tcpka::fuzz::require;
 using tcpka::tools::RequestReader;

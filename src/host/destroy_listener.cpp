@@ -73,7 +73,7 @@ Result<DestroyListener> DestroyListener::open(const net::NetNamespace& ns, std::
 
 Result<int> DestroyListener::drain(const Visitor& visit) {
   // Aligned as netlink messages are: the parser reads the headers in place.
-  alignas(nlmsghdr) static thread_local std::array<std::byte, 64 * 1024> buffer;
+  alignas(nlmsghdr) static thread_local std::array<std::byte, std::size_t{64} * 1024> buffer;
   int deaths = 0;
   while (true) {
     const ssize_t n = ::recv(socket_.get(), buffer.data(), buffer.size(), 0);

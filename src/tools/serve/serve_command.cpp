@@ -15,13 +15,13 @@
 #include "cli/byte_size.h"
 #include "cli/duration_option.h"
 #include "cli/fail.h"
+#include "cli/metrics_endpoint.h"
 #include "cli/policy_options.h"
 #include "cli/signals.h"
 #include "net/fd_limit.h"
 #include "net/listener.h"
 #include "net/poll_token.h"
 #include "serve/echo_worker.h"
-#include "cli/metrics_endpoint.h"
 
 namespace tcpka::tools {
 namespace {

@@ -298,7 +298,7 @@ int run(const Options& options) {
     ready += fmt::format(" ({} network namespaces)", watcher.namespaces());
   if (plan->metrics) ready += ", metrics on " + watcher.metrics_address();
   fmt::print(stderr, "{}\n", ready);
-  std::fflush(stderr);
+  (void)std::fflush(stderr);  // the ready line, for whoever waits for it
   watcher.run();
   const std::uint64_t dropped = log.flush(EventLog::kDefaultFlushDeadline);
   fmt::print(stderr, "tcpka {}: {} connections ended, {} deaths lost{}\n", kName, watcher.deaths(),
