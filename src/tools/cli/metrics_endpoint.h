@@ -1,9 +1,9 @@
-// The Prometheus endpoint of `tcpka serve` and `tcpka watch`: plain HTTP/1.1 on its own listener, one
-// request per connection (GET /metrics), served from the main thread's loop. A client
-// gets kClientDeadline to send its request, and at most kMaxClients wait at once (a new
-// one pushes out the oldest), so idle or slow clients cannot lock scrapers out; the
-// kernel accepts a connection only once it has sent something (TCP_DEFER_ACCEPT), and
-// what a new client has sent is read at once. What a request gets is
+// The Prometheus endpoint of `tcpka serve` and `tcpka watch`: plain HTTP/1.1 on its own
+// listener, one request per connection (GET /metrics), served from the owner's loop. A
+// client gets kClientDeadline to send its request, and at most kMaxClients wait at once
+// (a new one pushes out the oldest), so idle or slow clients cannot lock scrapers out;
+// the kernel accepts a connection only once it has sent something (TCP_DEFER_ACCEPT),
+// and what a new client has sent is read at once. What a request gets is
 // metrics_request.h's verdict on it.
 #pragma once
 
