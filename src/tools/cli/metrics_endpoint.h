@@ -13,10 +13,10 @@
 #include <string>
 #include <unordered_map>
 
+#include "cli/metrics_request.h"
 #include "net/endpoint.h"
 #include "net/poller.h"
 #include "net/unique_fd.h"
-#include "cli/metrics_request.h"
 #include "tcpka/duration.h"
 #include "tcpka/result.h"
 
