@@ -12,7 +12,8 @@ namespace tcpka::tools {
 
 std::vector<Subcommand> add_subcommands(CLI::App& tcpka) {
   return {add_policy_command(tcpka), add_serve_command(tcpka), add_connect_command(tcpka),
-          add_lab_command(tcpka),    add_exec_command(tcpka),  add_inspect_command(tcpka), add_watch_command(tcpka)};
+          add_lab_command(tcpka),    add_exec_command(tcpka),  add_inspect_command(tcpka),
+          add_watch_command(tcpka)};
 }
 
 }  // namespace tcpka::tools
