@@ -102,7 +102,8 @@ TcpDeath TcpDeathStream::State::death_of(const tcp_death_record& r) const {
   death.probes = r.probes;
   death.retransmits = r.retransmits;
   death.total_retransmits = r.total_retransmits;
-  death.bytes_in = r.bytes_received;
+  // The peer's FIN takes a sequence number, which bytes_received counts with the data.
+  death.bytes_in = r.bytes_received - (r.peer_fin != 0 && r.bytes_received > 0 ? 1 : 0);
   death.bytes_out = r.bytes_sent;
   return death;
 }
