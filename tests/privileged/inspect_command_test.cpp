@@ -10,21 +10,19 @@
 
 #include <algorithm>
 #include <csignal>
-#include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "host/cgroups.h"
 #include "net/net_namespace.h"
 #include "support/child_process.h"
 #include "support/loopback.h"
 #include "support/private_netns.h"
 #include "support/privileges.h"
 #include "support/spawned_process.h"
+#include "support/test_cgroup.h"
 #include "tcpka/socket_options.h"
 #include "tcpka/tcp_state.h"
 
@@ -182,47 +180,12 @@ TEST(Inspect, ASocketLeftAtTheDefaultShowsItsNamespaceSysctls) {
   });
 }
 
-// A cgroup of the test's own under the cgroup2 mount, removed at the end (its processes
-// are moved back to the root first, so that rmdir can succeed).
-class TestCgroup {
- public:
-  TestCgroup() {
-    auto mount = host::cgroup2_mount();
-    if (!mount) throw std::runtime_error(mount.error().message);
-    mount_ = *mount;
-    name_ = "/tcpka-inspect-test-" + std::to_string(::getpid());
-    std::filesystem::create_directory(mount_ + name_);
-  }
-  ~TestCgroup() {
-    std::ifstream procs(mount_ + name_ + "/cgroup.procs");
-    for (std::string pid; std::getline(procs, pid);) {
-      std::ofstream(mount_ + "/cgroup.procs") << pid << "\n";
-    }
-    std::error_code ignored;
-    std::filesystem::remove(mount_ + name_, ignored);
-  }
-  TestCgroup(const TestCgroup&) = delete;
-  TestCgroup& operator=(const TestCgroup&) = delete;
-
-  void add(pid_t pid) const {
-    std::ofstream procs(mount_ + name_ + "/cgroup.procs");
-    procs << pid << "\n";
-    procs.close();
-    if (!procs) throw std::runtime_error("cannot move a process into " + name_);
-  }
-  const std::string& name() const { return name_; }
-
- private:
-  std::string mount_;
-  std::string name_;
-};
-
 TEST(Inspect, AStaticGoServerWithoutKeepaliveIsFlagged) {
   TCPKA_REQUIRE_NETWORK_NAMESPACES();
   SpawnedProcess server = SpawnedProcess::start({TCPKA_GO_ECHO_SERVER, "-listen", "127.0.0.1:0"});
   const auto ready = server.wait_for_line("listening on ", 30s);
   ASSERT_TRUE(ready) << server.error_output();
-  const TestCgroup cgroup;
+  const TestCgroup cgroup("inspect-test");
   cgroup.add(server.pid());
   const int port = std::stoi(ready->substr(ready->rfind(':') + 1));
   // This side asks for keepalive; the Go side's accepted socket has none.

@@ -18,10 +18,13 @@
 #include <thread>
 #include <vector>
 
+#include "net/endpoint.h"
+#include "net/unique_fd.h"
 #include "support/child_process.h"
 #include "support/loopback.h"
 #include "support/privileges.h"
 #include "support/spawned_process.h"
+#include "support/test_cgroup.h"
 #include "tcpka/socket_options.h"
 #include "tcpka/tcp_state.h"
 
@@ -183,6 +186,55 @@ TEST_F(WatchViaBpf, DataInFlightToASilentPeerEndsByTheUserTimeoutOrByRetransmiss
   EXPECT_EQ((*event)["cause"], "user_timeout") << event->dump();
   EXPECT_EQ((*event)["errno"], "ETIMEDOUT") << event->dump();
   EXPECT_GE((*event)["retransmits"].get<int>(), 1) << event->dump();
+}
+
+// A program nobody on the team wrote, statically linked (Go, CGO_ENABLED=0), in a cgroup
+// of the test's own from before its first socket: killed, its connection is reported
+// with its name, pid and cgroup, and its peer's end as peer_closed.
+TEST_F(WatchViaBpf, AStaticGoServersDeathNamesItsProcessAndCgroup) {
+  const TestCgroup cgroup("watch-test");
+  SpawnedProcess server = SpawnedProcess::start({"/bin/sh", "-c",
+                                                 "echo $$ > " + cgroup.directory() +
+                                                     "/cgroup.procs && exec " TCPKA_GO_ECHO_SERVER
+                                                     " -listen 127.0.0.1:0"});
+  const auto ready = server.wait_for_line("listening on ", 30s);
+  ASSERT_TRUE(ready) << server.error_output();
+  const int port = std::stoi(ready->substr(ready->rfind(':') + 1));
+  RunningWatch watch("bpf");
+  net::UniqueFd client(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  const net::SocketAddress address = loopback_address(AF_INET, port);
+  ASSERT_EQ(::connect(client.get(), address.get(), address.length), 0);
+  send_bytes(client.get(), 5);
+  receive_bytes(client.get(), 5);  // echoed: the Go server has read from it
+  const std::string client_end = local_of(client.get());
+
+  server.signal(SIGKILL);  // its kernel closes its sockets: a FIN to the client
+  EXPECT_FALSE(server.wait_exit(30s).has_value()) << "killed";
+  char byte = 0;
+  ASSERT_EQ(::recv(client.get(), &byte, 1, 0), 0);
+  client.reset();
+
+  const auto client_event = watch.death_of(client_end, 20s);
+  ASSERT_TRUE(client_event) << watch.process().error_output();
+  EXPECT_EQ((*client_event)["cause"], "peer_closed") << client_event->dump();
+  EXPECT_EQ((*client_event)["bytes_in"], 5) << client_event->dump();
+  const std::string server_end = "127.0.0.1:" + std::to_string(port);
+  std::optional<json> server_event;
+  const auto deadline = Clock::now() + 20s;
+  while (!server_event && Clock::now() < deadline) {
+    for (const std::string& line : watch.process().lines()) {
+      const json event = json::parse(line, nullptr, false);
+      if (!event.is_discarded() && event["local"] == server_end && event["peer"] == client_end) {
+        server_event = event;
+      }
+    }
+    if (!server_event) watch.read_for(100ms);
+  }
+  ASSERT_TRUE(server_event) << watch.process().error_output();
+  EXPECT_EQ((*server_event)["cause"], "local") << server_event->dump();
+  EXPECT_EQ((*server_event)["process"], "go_echo_server") << server_event->dump();
+  EXPECT_EQ((*server_event)["pid"], server.pid()) << server_event->dump();
+  EXPECT_EQ((*server_event)["cgroup"], cgroup.name()) << server_event->dump();
 }
 
 TEST(WatchViaSockDiag, ReportsWhatTheDestroyGroupsShowOnceTheProgramCloses) {
