@@ -80,6 +80,9 @@ class RunningWatch {
 
   const SpawnedProcess& process() const { return process_; }
   void read_for(std::chrono::milliseconds wait) { process_.read_output(wait); }
+  bool wait_for_error(const std::string& text, std::chrono::milliseconds limit) {
+    return process_.wait_for_error(text, limit);
+  }
 
  private:
   static std::optional<json> matches(const std::string& line, const std::string& local) {
@@ -258,6 +261,52 @@ TEST(WatchViaSockDiag, ReportsWhatTheDestroyGroupsShowOnceTheProgramCloses) {
   ASSERT_TRUE(event) << watch.process().error_output();
   EXPECT_EQ((*event)["cause"], "keepalive_timeout") << event->dump();
   EXPECT_EQ((*event)["errno"], nullptr) << "not known to sock_diag: " << event->dump();
+}
+
+// A network namespace made after watch started is joined, and its deaths reported: a
+// process of its own (unshare --net) that makes a connection there once told to.
+TEST(WatchViaSockDiag, JoinsANamespaceThatAppearsLater) {
+  TCPKA_REQUIRE_NETWORK_NAMESPACES();
+  RunningWatch watch("sock_diag");
+  const char* script = R"(
+import socket, subprocess, sys
+subprocess.run(["/usr/sbin/ip", "link", "set", "lo", "up"], check=True)
+print("ready", flush=True)
+sys.stdin.readline()
+listener = socket.socket(); listener.bind(("127.0.0.1", 0)); listener.listen()
+client = socket.create_connection(listener.getsockname()); server, _ = listener.accept()
+server.close(); client.recv(1); client.close()
+print("port", listener.getsockname()[1], flush=True)
+)";
+  SpawnedProcess inside =
+      SpawnedProcess::start({"/usr/bin/unshare", "--net", "/usr/bin/python3", "-c", script},
+                            {.fd_limit = std::nullopt, .input = true});
+  ASSERT_TRUE(inside.wait_for_line("ready", 30s)) << inside.error_output();
+  EXPECT_TRUE(
+      watch.wait_for_error("joined network namespace pid " + std::to_string(inside.pid()), 30s))
+      << watch.process().error_output();
+  inside.write_input("go\n");
+  const auto port_line = inside.wait_for_line("port ", 30s);
+  ASSERT_TRUE(port_line) << inside.error_output();
+  EXPECT_EQ(inside.wait_exit(30s), 0);
+  // Both ends, each its own line: the server's (the listener's address is its local
+  // address) and the client's (it is its peer). Another test's connection on the host
+  // could have the same port; not in the same second with a peer on it too.
+  const std::string listener = "127.0.0.1:" + port_line->substr(5);
+  const auto deadline = Clock::now() + 20s;
+  int ends = 0;
+  while (ends < 2 && Clock::now() < deadline) {
+    watch.read_for(100ms);
+    ends = 0;
+    for (const std::string& line : watch.process().lines()) {
+      const json event = json::parse(line, nullptr, false);
+      if (!event.is_discarded() && event["event"] == "close" &&
+          (event["local"] == listener || event["peer"] == listener)) {
+        ++ends;
+      }
+    }
+  }
+  EXPECT_EQ(ends, 2) << watch.process().error_output();
 }
 
 TEST(Watch, BadInputGetsOneLineAndExitCode2) {

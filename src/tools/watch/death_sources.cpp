@@ -25,7 +25,7 @@ Result<DeathSources> DeathSources::open(DeathSourceKind kind, net::Poller& polle
     }
     return sources;
   }
-  sources.rescan(poller);
+  (void)sources.rescan(poller);
   if (sources.listeners_.empty()) {
     return errno_error(EPERM, "sock_diag destroy groups: no network namespace could be joined");
   }
@@ -49,14 +49,15 @@ void DeathSources::drain_all(const Visitor& visit) {
     (void)listener.drain(visit);
 }
 
-void DeathSources::rescan(net::Poller& poller) {
-  if (stream_) return;
+std::vector<std::string> DeathSources::rescan(net::Poller& poller) {
+  std::vector<std::string> joined;
+  if (stream_) return joined;
   const auto now = std::chrono::steady_clock::now();
-  if (!listeners_.empty() && now - rescanned_at_ < kRescanEvery) return;
+  if (!listeners_.empty() && now - rescanned_at_ < kRescanEvery) return joined;
   rescanned_at_ = now;
   const host::ProcessTable processes = host::read_process_table();
   auto namespaces = host::list_network_namespaces(processes);
-  if (!namespaces) return;
+  if (!namespaces) return joined;
   std::set<std::uint64_t> present;
   for (const host::NetworkNamespace& ns : *namespaces) {
     present.insert(ns.inode);
@@ -69,6 +70,7 @@ void DeathSources::rescan(net::Poller& poller) {
       continue;
     }
     listeners_.emplace(ns.inode, std::move(*listener));
+    joined.push_back(host::label(ns));
   }
   // A listener holds its namespace alive: let go of those that nothing else holds.
   for (auto it = listeners_.begin(); it != listeners_.end();) {
@@ -79,6 +81,7 @@ void DeathSources::rescan(net::Poller& poller) {
     closed_overruns_ += it->second.overruns();
     it = listeners_.erase(it);  // closing the descriptor removes it from the poller
   }
+  return joined;
 }
 
 std::uint64_t DeathSources::netlink_overruns() const {

@@ -41,8 +41,9 @@ class DeathSources {
   void drain_all(const Visitor& visit);
 
   // sock_diag: opens listeners in namespaces that appeared and closes those of
-  // namespaces that are gone, at most once per kRescanEvery. Nothing to do for BPF.
-  void rescan(net::Poller& poller);
+  // namespaces that are gone, at most once per kRescanEvery; returns the labels of the
+  // namespaces joined ("pid 4242", a /run/netns name). Nothing to do for BPF.
+  std::vector<std::string> rescan(net::Poller& poller);
   static constexpr Millis kRescanEvery{2'000};
 
   std::uint64_t lost_ring_buffer() const { return stream_ ? stream_->lost() : 0; }

@@ -246,7 +246,9 @@ void Watcher::run() {
     });
     if (endpoint_) endpoint_->expire(poller_);
     take_census();
-    sources_.rescan(poller_);
+    for (const std::string& joined : sources_.rescan(poller_)) {
+      fmt::print(stderr, "tcpka {}: joined network namespace {}\n", kName, joined);
+    }
     report_losses();
   }
   sources_.drain_all(visit);
