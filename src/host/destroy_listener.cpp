@@ -10,6 +10,7 @@
 #include <chrono>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "net/sock_diag_reply.h"
 
@@ -86,18 +87,17 @@ Result<int> DestroyListener::drain(const Visitor& visit) {
       }
       return failure("recv");
     }
-    auto* header = reinterpret_cast<const nlmsghdr*>(buffer.data());
-    for (int left = static_cast<int>(n); NLMSG_OK(header, left);
-         header = NLMSG_NEXT(header, left)) {
-      if (header->nlmsg_type != SOCK_DIAG_BY_FAMILY) continue;
-      // NLMSG_DATA is a C cast; the payload starts NLMSG_HDRLEN bytes into the message.
-      const std::span<const std::byte> payload(
-          reinterpret_cast<const std::byte*>(header) + NLMSG_HDRLEN,
-          header->nlmsg_len - NLMSG_HDRLEN);
-      const auto entry = net::parse_tcp_diag_message(payload);
-      // A listener or a half-open request has no peer: not a connection that died.
-      if (!entry || entry->remote.port == 0) continue;
-      visit(death_of(*entry, inode_));
+    // The announcements have a dump's shape: the dump's reader parses them (fuzzed).
+    std::vector<net::TcpSocketEntry> entries;
+    const auto read = net::read_tcp_diag_reply(
+        std::span(buffer.data(), static_cast<std::size_t>(n)), 0, 0, entries);
+    // A message the parser refuses is a death it cannot name: counted with the losses.
+    if (!read) ++overruns_;
+    for (const net::TcpSocketEntry& entry : entries) {
+      // A listener, a half-open request or an aborted end (its addresses cleared) has
+      // no peer: not a connection it can name.
+      if (entry.remote.port == 0) continue;
+      visit(death_of(entry, inode_));
       ++deaths;
     }
   }

@@ -29,7 +29,8 @@ class DestroyListener {
   std::uint64_t netns_inode() const { return inode_; }
 
   // Hands every announced death waiting now to `visit`; returns how many there were.
-  // An overrun (ENOBUFS: the kernel dropped announcements) is counted, not an error.
+  // An overrun (ENOBUFS: the kernel dropped announcements) is counted, not an error, and
+  // so is a datagram the parser refuses.
   Result<int> drain(const Visitor& visit);
   std::uint64_t overruns() const { return overruns_; }
 

@@ -58,8 +58,8 @@ net::CompactAddress address_of(const std::uint8_t (&ip)[16], std::uint16_t port,
 
 struct TcpDeathStream::State {
   struct Destroy {
-    void operator()(::tcp_deaths* skeleton) const { tcp_deaths__destroy(skeleton); }
-    void operator()(::ring_buffer* ring) const { ring_buffer__free(ring); }
+    void operator()(::tcp_deaths* object) const { tcp_deaths__destroy(object); }
+    void operator()(::ring_buffer* buffer) const { ring_buffer__free(buffer); }
   };
   std::unique_ptr<::tcp_deaths, Destroy> skeleton;
   std::unique_ptr<::ring_buffer, Destroy> ring;
@@ -124,8 +124,10 @@ Result<TcpDeathStream> TcpDeathStream::open() {
   state->config_readable = kernel_config_readable();
   // Without the kernel's config, CONFIG_HZ is given as 0: the program then reports the
   // idle clock as unknown instead of failing to load.
-  LIBBPF_OPTS(bpf_object_open_opts, options,
-              .kconfig = state->config_readable ? nullptr : "CONFIG_HZ=0\n");
+  // LIBBPF_OPTS is a C macro (a statement expression): filled in here by hand instead.
+  bpf_object_open_opts options{};
+  options.sz = sizeof(options);
+  options.kconfig = state->config_readable ? nullptr : "CONFIG_HZ=0\n";
   state->skeleton.reset(tcp_deaths__open_opts(&options));
   if (!state->skeleton) return detail::bpf_error(errno, kSubject, "open");
   if (tcp_deaths__load(state->skeleton.get()) != 0) {
