@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "running_serve.h"
+#include "support/bad_input.h"
 #include "support/child_process.h"
 #include "support/loopback.h"
 #include "support/spawned_process.h"
@@ -566,13 +567,7 @@ TEST(Serve, BadInputGetsOneLineAndExitTwo) {
       {"--idle-timeout", "1ms"}, {"--policy", "idle=0"},          {"--user-timeout", "30000"},
       {"--stats-every", "1ms"},  {"--metrics", "bogus"},
   };
-  for (const auto& args : cases) {
-    std::vector<std::string> argv = {TCPKA_BINARY, "serve"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    const auto result = run_process(argv, 30s);
-    EXPECT_EQ(result.exit_code, 2) << args[0] << " " << args[1] << ": " << result.err;
-    EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << result.err;
-  }
+  expect_bad_input(TCPKA_BINARY, "serve", cases);
 }
 
 TEST(Serve, APortInUseIsBadInput) {

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "net/net_namespace.h"
+#include "support/bad_input.h"
 #include "support/child_process.h"
 #include "support/loopback.h"
 #include "support/private_netns.h"
@@ -278,14 +279,7 @@ TEST(Inspect, BadInputGetsOneLineAndExitCode2) {
                                                      {"--port", "0"},
                                                      {"--pid", "-3"},
                                                      {"--by", "user"}};
-  for (const auto& arguments : bad) {
-    std::vector<std::string> argv = {TCPKA_BINARY, "inspect"};
-    argv.insert(argv.end(), arguments.begin(), arguments.end());
-    const ProcessResult result = run_process(argv, 30s);
-    EXPECT_EQ(result.exit_code, 2) << arguments[0] << " " << arguments[1] << ": " << result.err;
-    EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << result.err;
-    EXPECT_TRUE(result.out.empty()) << result.out;
-  }
+  expect_bad_input(TCPKA_BINARY, "inspect", bad);
 }
 
 }  // namespace

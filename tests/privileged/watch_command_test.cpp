@@ -20,6 +20,7 @@
 
 #include "net/endpoint.h"
 #include "net/unique_fd.h"
+#include "support/bad_input.h"
 #include "support/child_process.h"
 #include "support/loopback.h"
 #include "support/privileges.h"
@@ -316,14 +317,7 @@ TEST(Watch, BadInputGetsOneLineAndExitCode2) {
                                                      {"--metrics", "nowhere"},
                                                      {"--survey-interval", "10ms"},
                                                      {"--duration", "soon"}};
-  for (const auto& arguments : bad) {
-    std::vector<std::string> argv = {TCPKA_BINARY, "watch"};
-    argv.insert(argv.end(), arguments.begin(), arguments.end());
-    const ProcessResult result = run_process(argv, 30s);
-    EXPECT_EQ(result.exit_code, 2) << arguments[0] << " " << arguments[1] << ": " << result.err;
-    EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << result.err;
-    EXPECT_TRUE(result.out.empty()) << result.out;
-  }
+  expect_bad_input(TCPKA_BINARY, "watch", bad);
 }
 
 }  // namespace

@@ -49,6 +49,7 @@ Result<MetricsEndpoint> MetricsEndpoint::create(const net::SocketAddress& addres
 
 Result<void> MetricsEndpoint::watch(net::Poller& poller, std::uint32_t listener_kind,
                                     std::uint32_t client_kind) {
+  listener_kind_ = listener_kind;
   client_kind_ = client_kind;
   return poller.add(listener_.get(), EPOLLIN, net::PollToken{listener_kind}.packed());
 }
@@ -150,6 +151,14 @@ void MetricsEndpoint::drop(net::Poller& poller, int fd) {
   poller.remove(fd);
   ::close(fd);
   clients_.erase(fd);
+}
+
+void MetricsEndpoint::on_ready(net::Poller& poller, net::PollToken token) {
+  if (token.kind == listener_kind_) {
+    on_listener(poller);
+  } else if (token.kind == client_kind_) {
+    on_client(poller, static_cast<int>(token.index));
+  }
 }
 
 }  // namespace tcpka::tools

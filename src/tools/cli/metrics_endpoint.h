@@ -15,6 +15,7 @@
 
 #include "cli/metrics_request.h"
 #include "net/endpoint.h"
+#include "net/poll_token.h"
 #include "net/poller.h"
 #include "net/unique_fd.h"
 #include "tcpka/duration.h"
@@ -41,6 +42,9 @@ class MetricsEndpoint {
   Result<void> watch(net::Poller& poller, std::uint32_t listener_kind, std::uint32_t client_kind);
   void on_listener(net::Poller& poller);
   void on_client(net::Poller& poller, int fd);
+  // For the owner's loop: handles `token` if it is the listener's or a client's; any
+  // other token is not the endpoint's and is left alone.
+  void on_ready(net::Poller& poller, net::PollToken token);
   // How long the owner's loop may sleep before expire() has work (negative: forever).
   Millis next_timeout() const;
   // Closes clients whose deadline passed.
@@ -58,6 +62,7 @@ class MetricsEndpoint {
   net::UniqueFd listener_;
   std::string address_;
   std::function<std::string()> render_;
+  std::uint32_t listener_kind_ = 0;
   std::uint32_t client_kind_ = 0;
   struct Client {
     RequestReader request;  // what it has sent so far, as far as it matters

@@ -268,13 +268,8 @@ void Supervisor::run() {
           print_counters();
           return;
         }
-        case kMetricsListener:
-          metrics_->on_listener(poller_);
-          return;
-        case kMetricsClient:
-          metrics_->on_client(poller_, static_cast<int>(token.index));
-          return;
         default:
+          if (metrics_) metrics_->on_ready(poller_, token);
           return;
       }
     });

@@ -234,13 +234,8 @@ void Watcher::run() {
             running = false;
           }
           return;
-        case kMetricsListener:
-          endpoint_->on_listener(poller_);
-          return;
-        case kMetricsClient:
-          endpoint_->on_client(poller_, static_cast<int>(token.index));
-          return;
         default:
+          if (endpoint_) endpoint_->on_ready(poller_, token);
           return;
       }
     });
