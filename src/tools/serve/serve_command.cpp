@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "cli/address_option.h"
 #include "cli/byte_size.h"
 #include "cli/duration_option.h"
 #include "cli/fail.h"
@@ -66,22 +67,13 @@ struct Plan {
   std::optional<net::SocketAddress> metrics;
 };
 
-// An address to listen on (port 0: the kernel picks one).
-Result<net::SocketAddress> one_address(const std::string& option, const std::string& text) {
-  auto endpoint = net::parse_endpoint(text, net::PortZero::allowed);
-  if (!endpoint) return invalid_argument(option + ": " + endpoint.error().message);
-  auto addresses = net::resolve(*endpoint);
-  if (!addresses) return invalid_argument(option + ": " + addresses.error().message);
-  return addresses->front();
-}
-
 Result<Plan> make_plan(const Options& options) {
   Plan plan;
   if (options.listen.size() > kMaxListeners) {
     return invalid_argument(fmt::format("--listen: give at most {} addresses", kMaxListeners));
   }
   for (const std::string& text : options.listen) {
-    auto address = one_address("--listen", text);
+    auto address = address_option("--listen", text);
     if (!address) return address.error();
     plan.listen.push_back(*address);
   }
@@ -128,7 +120,7 @@ Result<Plan> make_plan(const Options& options) {
     plan.stats_every = *every;
   }
   if (!options.metrics.empty()) {
-    auto address = one_address("--metrics", options.metrics);
+    auto address = address_option("--metrics", options.metrics);
     if (!address) return address.error();
     plan.metrics = *address;
   }

@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 
+#include "cli/address_option.h"
 #include "cli/close_event.h"
 #include "cli/duration_option.h"
 #include "cli/event_log.h"
@@ -66,11 +67,9 @@ Result<Plan> make_plan(const Options& options) {
   if (!log) return invalid_argument("--log: '" + options.log + "' is not human, json or none");
   plan.log = *log;
   if (!options.metrics.empty()) {
-    auto endpoint = net::parse_endpoint(options.metrics, net::PortZero::allowed);
-    if (!endpoint) return invalid_argument("--metrics: " + endpoint.error().message);
-    auto addresses = net::resolve(*endpoint);
-    if (!addresses) return invalid_argument("--metrics: " + addresses.error().message);
-    plan.metrics = addresses->front();
+    auto address = address_option("--metrics", options.metrics);
+    if (!address) return address.error();
+    plan.metrics = *address;
   }
   if (options.top < 1 || options.top > kMaxTop) {
     return invalid_argument(fmt::format("--top {}: give 1 to {}", options.top, kMaxTop));
