@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "host/cgroups.h"
 #include "net/endpoint.h"
 #include "net/unique_fd.h"
 #include "support/bad_input.h"
@@ -41,6 +42,12 @@ SpawnedProcess go_server_in(const TestCgroup& cgroup, const std::string& keepali
                                     "/cgroup.procs && exec " TCPKA_GO_ECHO_SERVER
                                     " -listen 127.0.0.1:0 -keepalive " +
                                     keepalive});
+}
+
+std::string cgroup_mount() {
+  auto mount = host::cgroup2_mount();
+  if (!mount) throw std::runtime_error(mount.error().message);
+  return *mount;
 }
 
 int listening_port(SpawnedProcess& server) {
@@ -319,6 +326,51 @@ TEST(EnforceUnprivileged, ExitsThreeSayingWhatIsMissing) {
                   30s);
   EXPECT_EQ(result.exit_code, 3) << result.err;
   EXPECT_NE(result.err.find("CAP_BPF"), std::string::npos) << result.err;
+}
+
+// tcpka exec on a static program: LD_PRELOAD cannot reach it, so the kernel enforces the
+// policy on its connections, in a cgroup made for the run and removed after it.
+TEST_F(Enforce, ExecGivesAStaticProgramThePolicyThroughTheKernel) {
+  SpawnedProcess exec = SpawnedProcess::start({TCPKA_BINARY, "exec", "--policy", "2:1:3", "--",
+                                               TCPKA_GO_ECHO_SERVER, "-listen", "127.0.0.1:0"});
+  const int port = listening_port(exec);
+  EXPECT_NE(exec.error_output().find("statically linked"), std::string::npos)
+      << exec.error_output();
+  const std::size_t at = exec.error_output().find("cgroup /");
+  ASSERT_NE(at, std::string::npos) << exec.error_output();
+  const std::string cgroup =
+      exec.error_output().substr(at + 7, exec.error_output().find(')', at) - at - 7);
+  {
+    const net::UniqueFd connection = echoed_connection(port);
+    // exec's child is the Go server: inspect it through the cgroup.
+    const ProcessResult result = run_process(
+        {TCPKA_BINARY, "inspect", "--json", "--cgroup", cgroup, "--state", "established"}, 30s);
+    ASSERT_EQ(result.exit_code, 0) << result.err;
+    const json report = json::parse(result.out);
+    ASSERT_EQ(report["sockets"].size(), 1u) << result.out;
+    expect_keepalive(report["sockets"][0]["settings"], 2'000, 1'000, 3);
+  }
+  exec.signal(SIGTERM);  // passed on to the program, which exits 0 on it
+  EXPECT_EQ(exec.wait_exit(30s), 0) << exec.error_output();
+  const auto mount = std::filesystem::path(cgroup_mount());
+  EXPECT_FALSE(std::filesystem::exists(mount / cgroup.substr(1))) << "the run's cgroup is gone";
+}
+
+TEST(EnforceUnprivileged, ExecSaysNothingIsAppliedWhereTheKernelCannotEnforce) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to become nobody";
+  SpawnedProcess exec = SpawnedProcess::start(
+      {"/usr/bin/setpriv", "--reuid", "nobody", "--regid", "nogroup", "--clear-groups",
+       TCPKA_BINARY, "exec", "--", TCPKA_GO_ECHO_SERVER, "-listen", "127.0.0.1:0"});
+  listening_port(exec);  // it runs all the same
+  EXPECT_NE(exec.error_output().find("nothing will be applied"), std::string::npos)
+      << exec.error_output();
+  exec.signal(SIGTERM);
+  EXPECT_EQ(exec.wait_exit(30s), 0) << exec.error_output();
+  const ProcessResult forced =
+      run_process({"/usr/bin/setpriv", "--reuid", "nobody", "--regid", "nogroup", "--clear-groups",
+                   TCPKA_BINARY, "exec", "--bpf", "--", TCPKA_GO_ECHO_SERVER},
+                  30s);
+  EXPECT_EQ(forced.exit_code, 3) << forced.err;
 }
 
 // The lab's black box: the Go server, keepalive off in its code, keeps a crashed client

@@ -18,8 +18,13 @@
 #include "cli/duration_option.h"
 #include "cli/fail.h"
 #include "cli/policy_options.h"
+#include "cli/signals.h"
+#include "exec/exec_cgroup.h"
+#include "exec/launched_program.h"
 #include "exec/program_activity.h"
+#include "exec/program_file.h"
 #include "exec/socket_check.h"
+#include "host/keepalive_enforcer.h"
 #include "net/unique_fd.h"
 
 namespace tcpka::tools {
@@ -42,6 +47,7 @@ struct Options {
   bool connect_only = false;
   std::string ports;
   bool override_program = false;
+  bool bpf = false;
   bool verbose = false;
   std::string verbose_log;
   std::string check;
@@ -101,30 +107,6 @@ std::vector<char*> c_arguments(const std::vector<std::string>& command) {
   return argv;
 }
 
-// The child's exit status as a shell gives it (128 + signal when killed).
-int exit_status(int status) {
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  return 128 + WTERMSIG(status);
-}
-
-// Waits up to `wait` for `child` (watched through `pidfd`) to exit: its status if it did.
-std::optional<int> exited_within(pid_t child, int pidfd, Millis wait) {
-  using Clock = std::chrono::steady_clock;
-  const Clock::time_point deadline = Clock::now() + wait;
-  pollfd done{pidfd, POLLIN, 0};
-  while (true) {
-    const auto left = std::chrono::duration_cast<Millis>(deadline - Clock::now());
-    const int slice = static_cast<int>(std::clamp<Millis::rep>(left.count(), 0, 60'000));
-    const int ready = ::poll(&done, 1, slice);
-    if (ready < 0 && errno != EINTR) return std::nullopt;
-    if (ready > 0) break;
-    if (ready == 0 && Clock::now() >= deadline) return std::nullopt;
-  }
-  int status = 0;
-  if (::waitpid(child, &status, WNOHANG) != child) return std::nullopt;
-  return exit_status(status);
-}
-
 // What the check waited for, for its first line.
 std::string waited_for(Millis delay, Millis waited, bool first_socket, bool still) {
   std::string text =
@@ -140,34 +122,17 @@ std::string waited_for(Millis delay, Millis waited, bool first_socket, bool stil
   return text;
 }
 
-// With --check: start the program; once the delay has passed and the program holds a TCP
-// socket, whichever is later, list its sockets; then wait for it. A slow starter (a JVM,
-// a Python behind a version manager's shim) is not reported empty for being slow, and one
-// caught mid-way through making its sockets is looked at again once it waits for work
-// (every thread asleep, and none ran during the look), up to kSettleLimit.
-int run_and_check(const std::vector<std::string>& command, Millis delay) {
+// With --check: once the delay has passed and the program holds a TCP socket, whichever
+// is later, list its sockets; then wait for it. A slow starter (a JVM, a Python behind a
+// version manager's shim) is not reported empty for being slow, and one caught mid-way
+// through making its sockets is looked at again once it waits for work (every thread
+// asleep, and none ran during the look), up to kSettleLimit.
+int check_then_wait(LaunchedProgram& program, Millis delay, int signals) {
   using Clock = std::chrono::steady_clock;
   const auto start = Clock::now();
-  const pid_t child = ::fork();
-  if (child < 0) return fail(kName, "fork failed", kExitMissingCapability);
-  if (child == 0) {
-    std::vector<char*> argv = c_arguments(command);
-    ::execvp(argv[0], argv.data());
-    fmt::print(stderr, "tcpka exec: cannot run {}: {}\n", command[0],
-               std::generic_category().message(errno));
-    ::_exit(kExitBadInput);
-  }
-  // The system call itself: glibc 2.36's <sys/pidfd.h> lacks extern "C" for C++.
-  const net::UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, child, 0)));
-  if (!pidfd) {
-    const int error = errno;
-    ::kill(child, SIGKILL);
-    ::waitpid(child, nullptr, 0);
-    return fail(kName, "--check: pidfd_open: " + std::generic_category().message(error),
-                kExitMissingCapability);
-  }
+  const pid_t child = program.pid();
   const auto waited = [&] { return std::chrono::duration_cast<Millis>(Clock::now() - start); };
-  std::optional<int> status = exited_within(child, pidfd.get(), delay);
+  std::optional<int> status = program.exited_within(delay);
   bool waiting_for_socket = false;
   std::optional<Clock::time_point> settle_by;
   while (!status) {
@@ -194,7 +159,7 @@ int run_and_check(const std::vector<std::string>& command, Millis delay) {
                  child, format_duration(waited()));
       waiting_for_socket = true;
     }
-    status = exited_within(child, pidfd.get(), kLookAgain);
+    status = program.exited_within(kLookAgain);
   }
   if (status) {
     fmt::print(stderr,
@@ -203,10 +168,71 @@ int run_and_check(const std::vector<std::string>& command, Millis delay) {
                child, *status, format_duration(waited()));
     return *status;
   }
-  int raw = 0;
-  while (::waitpid(child, &raw, 0) < 0 && errno == EINTR) {
+  return program.wait(signals);
+}
+
+// The asked policy as the kernel enforces it through BPF.
+Result<host::EnforcedPolicy> bpf_policy(const Options& o) {
+  const std::string text = o.policy.empty() && o.user_timeout.empty() ? kDefaultPolicy : o.policy;
+  auto asked = policy_from_options(text, o.user_timeout);
+  if (!asked) return asked.error();
+  return host::enforced_policy_from(*asked->policy, *asked->resolved, o.override_program,
+                                    to_string(*asked->policy));
+}
+
+// Where LD_PRELOAD cannot go (a static program), or with --bpf: the program runs in a
+// cgroup of its own whose connections the kernel gives the policy (tcpka enforce's
+// programs), attached before it starts and detached when it ends. Without --bpf, a
+// machine where BPF cannot run still runs the program, saying that nothing is applied.
+int run_enforced(const Options& options, const std::string& program, bool forced,
+                 std::optional<Millis> check) {
+  if (options.listen_only || options.connect_only || !options.ports.empty()) {
+    return fail(kName,
+                "--listen-only, --connect-only and --ports choose sockets for the LD_PRELOAD "
+                "shim; the BPF enforcement covers every connection of the program",
+                kExitBadInput);
   }
-  return exit_status(raw);
+  auto policy = bpf_policy(options);
+  if (!policy) return fail(kName, policy.error().message, kExitBadInput);
+  auto signals = take_signals({SIGINT, SIGTERM, SIGHUP});
+  if (!signals) return fail(kName, signals.error().message, kExitMissingCapability);
+  const std::string why =
+      forced ? "--bpf" : program + " is statically linked (LD_PRELOAD cannot reach it)";
+
+  std::optional<ExecCgroup> cgroup;
+  std::optional<host::KeepaliveEnforcer> enforcer;
+  auto launched = LaunchedProgram::start(options.command);
+  if (!launched) return fail(kName, launched.error().message, kExitMissingCapability);
+  Error missing{};
+  auto made = ExecCgroup::create();
+  if (made) {
+    cgroup.emplace(std::move(*made));
+    auto added = cgroup->add(launched->pid());
+    auto found =
+        added ? host::find_cgroup(cgroup->path()) : Result<host::EnforcedCgroup>(added.error());
+    auto attached = found ? host::KeepaliveEnforcer::attach(*found, *policy)
+                          : Result<host::KeepaliveEnforcer>(found.error());
+    if (attached) {
+      enforcer.emplace(std::move(*attached));
+    } else {
+      missing = attached.error();
+    }
+  } else {
+    missing = made.error();
+  }
+  if (!enforcer) {
+    if (forced) return fail(kName, "--bpf: " + missing.message, kExitMissingCapability);
+    fmt::print(stderr,
+               "tcpka exec: {}, and the kernel cannot enforce the policy here ({}): nothing "
+               "will be applied to its connections\n",
+               why, missing.message);
+  } else {
+    fmt::print(stderr, "tcpka exec: {}: the kernel gives its connections {} (BPF, cgroup {})\n",
+               why, policy->text, cgroup->path());
+  }
+  launched->release();
+  return check ? check_then_wait(*launched, *check, signals->get())
+               : launched->wait(signals->get());
 }
 
 int run(const Options& options) {
@@ -219,13 +245,23 @@ int run(const Options& options) {
     if (!delay) return fail(kName, delay.error().message, kExitBadInput);
     check = *delay;
   }
+  auto program = find_program(options.command[0]);
+  if (!program) return fail(kName, "cannot run " + program.error().message, kExitBadInput);
+  if (options.bpf || is_statically_linked(*program)) {
+    return run_enforced(options, *program, options.bpf, check);
+  }
   auto library = find_library();
   if (!library) return fail(kName, library.error().message, kExitMissingCapability);
   for (const auto& [name, value] : *environment)
     ::setenv(name.c_str(), value.c_str(), 1);
   ::setenv("LD_PRELOAD", preload_list(*library).c_str(), 1);
 
-  if (check) return run_and_check(options.command, *check);
+  if (check) {
+    auto launched = LaunchedProgram::start(options.command);
+    if (!launched) return fail(kName, launched.error().message, kExitMissingCapability);
+    launched->release();
+    return check_then_wait(*launched, *check, -1);
+  }
   std::vector<char*> argv = c_arguments(options.command);
   ::execvp(argv[0], argv.data());
   return fail(kName,
@@ -252,6 +288,10 @@ Subcommand add_exec_command(CLI::App& tcpka) {
   app->add_flag("--override", options->override_program,
                 "The policy wins over the program's own keepalive settings (default: the "
                 "program's setsockopt wins)");
+  app->add_flag("--bpf", options->bpf,
+                "Have the kernel enforce the policy (BPF, as tcpka enforce does) on every "
+                "connection of the program, in a cgroup of its own for the run: the default "
+                "for statically linked programs, which LD_PRELOAD cannot reach");
   app->add_flag("-v,--verbose", options->verbose, "Log each socket the shim touches, on stderr");
   app->add_option("--verbose-log", options->verbose_log,
                   "Log each socket the shim touches to FILE instead")
