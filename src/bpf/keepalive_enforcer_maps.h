@@ -7,6 +7,7 @@
 
 #include "record_types.h"
 
+// NOLINTBEGIN(readability-identifier-naming): C constants, named as the BPF side names them
 // The options a policy sets, and those a program set itself.
 enum {
   OPTION_KEEPALIVE = 1,  // SO_KEEPALIVE on
@@ -36,6 +37,7 @@ enum {
   COUNTER_FAILED = 4,      // connections where a bpf_setsockopt() failed
   ENFORCE_COUNTERS = 5,
 };
+// NOLINTEND(readability-identifier-naming)
 
 // The iterator's record for each existing connection it gave the policy.
 // NOLINTNEXTLINE(readability-identifier-naming)

@@ -47,6 +47,7 @@ Result<LaunchedProgram> LaunchedProgram::start(const std::vector<std::string>& c
     char go = 0;
     if (::read(gate_read.get(), &go, 1) != 1) ::_exit(kExitNotReleased);
     std::vector<char*> argv;
+    argv.reserve(command.size() + 1);
     for (const std::string& arg : command)
       argv.push_back(const_cast<char*>(arg.c_str()));
     argv.push_back(nullptr);
