@@ -1,6 +1,7 @@
 #include "host/bpf_loading.h"
 
 #include <bpf/libbpf.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <array>
@@ -49,6 +50,15 @@ Error bpf_error(int error, std::string_view subject, std::string_view what) {
     if (!last_message.empty()) message += " (libbpf: " + last_message + ")";
   }
   return errno_error(error, message);
+}
+
+const char* kconfig_fallback() {
+  utsname name{};
+  if (::uname(&name) == 0 &&
+      ::access((std::string("/boot/config-") + name.release).c_str(), R_OK) == 0) {
+    return nullptr;
+  }
+  return ::access("/proc/config.gz", R_OK) == 0 ? nullptr : "CONFIG_HZ=0\n";
 }
 
 Result<void> require_kernel_btf(std::string_view subject) {

@@ -19,4 +19,10 @@ Error bpf_error(int error, std::string_view subject, std::string_view what);
 // ENOTSUP naming the missing file when the kernel has no BTF; empty when it has.
 Result<void> require_kernel_btf(std::string_view subject);
 
+// For bpf_object_open_opts.kconfig: libbpf resolves CONFIG_HZ from the kernel's config
+// (/boot/config-$(uname -r) or /proc/config.gz), which not every kernel publishes; then
+// it is given as 0, which the programs take as "HZ unknown", instead of failing to load.
+// nullptr when the config is there.
+const char* kconfig_fallback();
+
 }  // namespace tcpka::host::detail

@@ -8,10 +8,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <string_view>
 #include <vector>
 
 #include "host/bpf_loading.h"
@@ -168,7 +170,11 @@ Result<KeepaliveEnforcer> KeepaliveEnforcer::attach(const EnforcedCgroup& cgroup
   detail::capture_libbpf_messages();
   auto state = std::make_unique<State>();
   state->cgroup = cgroup;
-  state->skeleton.reset(keepalive_enforcer__open());
+  // Without the kernel's config (CONFIG_HZ) every option is set, none skipped as set.
+  bpf_object_open_opts options{};
+  options.sz = sizeof(options);
+  options.kconfig = detail::kconfig_fallback();
+  state->skeleton.reset(keepalive_enforcer__open_opts(&options));
   if (!state->skeleton) return detail::bpf_error(errno, kSubject, "open");
   state->skeleton->rodata->target_cgroup_id = cgroup.id;
   state->skeleton->rodata->target_cgroup_level = static_cast<std::uint32_t>(cgroup.level);
@@ -263,6 +269,34 @@ Result<void> KeepaliveEnforcer::pin(const std::string& directory) const {
 
 EnforcementCounters KeepaliveEnforcer::counters() const {
   return read_counters(bpf_map__fd(state_->skeleton->maps.counters));
+}
+
+bool EnforcementQuery::covers(const std::string& cgroup_path) {
+  const auto known = known_.find(cgroup_path);
+  if (known != known_.end()) return known->second;
+  bool covered = false;
+  auto mount = cgroup2_mount();
+  if (mount && !cgroup_path.empty()) {
+    const std::string directory = *mount + (cgroup_path == "/" ? "" : cgroup_path);
+    const net::UniqueFd cgroup(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    std::array<std::uint32_t, 64> ids{};
+    std::uint32_t count = ids.size();
+    // Effective: what runs for the cgroup's sockets, its ancestors' programs included.
+    if (cgroup && bpf_prog_query(cgroup.get(), BPF_CGROUP_SOCK_OPS, BPF_F_QUERY_EFFECTIVE, nullptr,
+                                 ids.data(), &count) == 0) {
+      for (std::uint32_t i = 0; i < count && !covered; ++i) {
+        const net::UniqueFd program(bpf_prog_get_fd_by_id(ids[i]));
+        bpf_prog_info info{};
+        std::uint32_t size = sizeof(info);
+        if (program && bpf_obj_get_info_by_fd(program.get(), &info, &size) == 0) {
+          // The kernel keeps 15 characters of a program's name.
+          covered = std::string_view(info.name).starts_with("enforce_on_esta");
+        }
+      }
+    }
+  }
+  known_.emplace(cgroup_path, covered);
+  return covered;
 }
 
 std::string pin_directory(const std::string& bpffs, const EnforcedCgroup& cgroup) {

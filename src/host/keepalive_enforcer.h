@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -83,6 +84,17 @@ class KeepaliveEnforcer {
   struct State;
   explicit KeepaliveEnforcer(std::unique_ptr<State> state);
   std::unique_ptr<State> state_;
+};
+
+// Whether tcpka enforce's sockops program is in force for the cgroup at `cgroup_path` (in
+// the hierarchy): attached there or to an ancestor, pinned or not. False where the
+// programs cannot be queried (no privilege). Answers are kept per cgroup.
+class EnforcementQuery {
+ public:
+  bool covers(const std::string& cgroup_path);
+
+ private:
+  std::map<std::string, bool> known_;
 };
 
 // An attachment pinned by an earlier `tcpka enforce --pin`.

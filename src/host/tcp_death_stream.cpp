@@ -1,7 +1,6 @@
 #include "host/tcp_death_stream.h"
 
 #include <bpf/libbpf.h>
-#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,16 +21,6 @@ static_assert(sizeof(tcp_death_record) == 144, "the BPF program writes 144-byte 
 
 constexpr std::string_view kSubject = "BPF death watch";
 constexpr std::uint32_t kSilenceUnknown = 0xffffffffU;
-
-// libbpf resolves CONFIG_HZ from the kernel's config, which not every kernel publishes.
-bool kernel_config_readable() {
-  utsname name{};
-  if (::uname(&name) == 0 &&
-      ::access((std::string("/boot/config-") + name.release).c_str(), R_OK) == 0) {
-    return true;
-  }
-  return ::access("/proc/config.gz", R_OK) == 0;
-}
 
 std::int64_t clock_ns(clockid_t clock) {
   timespec now{};
@@ -121,13 +110,12 @@ Result<TcpDeathStream> TcpDeathStream::open() {
   if (auto btf = detail::require_kernel_btf(kSubject); !btf) return btf.error();
   detail::capture_libbpf_messages();
   auto state = std::make_unique<State>();
-  state->config_readable = kernel_config_readable();
-  // Without the kernel's config, CONFIG_HZ is given as 0: the program then reports the
-  // idle clock as unknown instead of failing to load.
+  // Without the kernel's config the program reports the idle clock as unknown.
   // LIBBPF_OPTS is a C macro (a statement expression): filled in here by hand instead.
   bpf_object_open_opts options{};
   options.sz = sizeof(options);
-  options.kconfig = state->config_readable ? nullptr : "CONFIG_HZ=0\n";
+  options.kconfig = detail::kconfig_fallback();
+  state->config_readable = options.kconfig == nullptr;
   state->skeleton.reset(tcp_deaths__open_opts(&options));
   if (!state->skeleton) return detail::bpf_error(errno, kSubject, "open");
   if (tcp_deaths__load(state->skeleton.get()) != 0) {

@@ -68,19 +68,27 @@ net::UniqueFd echoed_connection(int port) {
   return client;
 }
 
-// The settings of `pid`'s established sockets, as tcpka inspect reads them.
-std::vector<json> established_settings(pid_t pid) {
+// `pid`'s established sockets as tcpka inspect reports them.
+std::vector<json> established_rows(pid_t pid) {
   const ProcessResult result = run_process({TCPKA_BINARY, "inspect", "--json", "--via", "bpf",
                                             "--pid", std::to_string(pid), "--state", "established"},
                                            30s);
   EXPECT_EQ(result.exit_code, 0) << result.err;
-  std::vector<json> settings;
+  std::vector<json> rows;
   const json report = json::parse(result.out, nullptr, false);
   if (report.is_discarded()) {
     ADD_FAILURE() << result.out;
-    return settings;
+    return rows;
   }
   for (const json& row : report["sockets"])
+    rows.push_back(row);
+  return rows;
+}
+
+// The settings of `pid`'s established sockets, as tcpka inspect reads them.
+std::vector<json> established_settings(pid_t pid) {
+  std::vector<json> settings;
+  for (const json& row : established_rows(pid))
     settings.push_back(row["settings"]);
   return settings;
 }
@@ -138,6 +146,9 @@ TEST_F(Enforce, ArmsKeepaliveOnAStaticGoServerUntilItEnds) {
       }
     }
     EXPECT_EQ(armed, 1) << "the new connection only: the older one was not asked (--existing)";
+    for (const json& row : established_rows(server.pid())) {
+      EXPECT_EQ(row["under_enforce"], true) << "inspect names the attachment: " << row.dump();
+    }
   }
   enforce.signal(SIGTERM);
   EXPECT_EQ(enforce.wait_exit(30s), 0) << enforce.error_output();
@@ -145,8 +156,9 @@ TEST_F(Enforce, ArmsKeepaliveOnAStaticGoServerUntilItEnds) {
       << enforce.error_output();
 
   const net::UniqueFd after = echoed_connection(port);
-  for (const json& s : established_settings(server.pid())) {
-    EXPECT_EQ(s["keepalive"], false) << "detached: " << s.dump();
+  for (const json& row : established_rows(server.pid())) {
+    EXPECT_EQ(row["settings"]["keepalive"], false) << "detached: " << row.dump();
+    EXPECT_EQ(row["under_enforce"], false) << row.dump();
   }
 }
 

@@ -15,6 +15,7 @@
 
 #include "cli/fail.h"
 #include "host/cgroups.h"
+#include "host/keepalive_enforcer.h"
 #include "host/tcp_survey.h"
 #include "inspect/inspect_report.h"
 
@@ -177,9 +178,18 @@ int run(const Options& options) {
   report.middlebox = middlebox;
   report.group_by = options.by == "cgroup" ? GroupBy::cgroup : GroupBy::process;
   report.sockets.reserve(survey->sockets.size());
+  host::EnforcementQuery enforcement;
   for (const host::SurveyedSocket& socket : survey->sockets) {
-    report.sockets.push_back({&socket, assess(socket.entry, socket.settings,
-                                              survey->namespaces[socket.ns].system, middlebox)});
+    InspectedSocket& inspected = report.sockets.emplace_back(InspectedSocket{
+        &socket,
+        assess(socket.entry, socket.settings, survey->namespaces[socket.ns].system, middlebox)});
+    if (!socket.holders.empty()) {
+      const auto& processes = survey->processes.processes;
+      const auto owner = processes.find(socket.holders.front().pid);
+      if (owner != processes.end()) {
+        inspected.under_enforce = enforcement.covers(owner->second.cgroup);
+      }
+    }
   }
   if (options.json) {
     if (!print_json(report, stdout)) {

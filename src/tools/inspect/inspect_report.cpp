@@ -192,12 +192,15 @@ std::string render_text(const InspectReport& report, bool explain) {
   TextTable rows({"netns", "process", "fd", "local", "remote", "state", "keepalive", "ut", "via",
                   "idle dead peer", "in flight", "flags"});
   bool any_sysctl = false;
+  bool any_enforced = false;
   std::set<RiskFlag> seen;
   for (const InspectedSocket& inspected : report.sockets) {
     const SurveyedSocket& socket = *inspected.socket;
     const net::TcpSocketEntry& entry = socket.entry;
-    const std::string keepalive = keepalive_text(socket, inspected.assessment);
+    const std::string keepalive =
+        keepalive_text(socket, inspected.assessment) + (inspected.under_enforce ? "+" : "");
     any_sysctl = any_sysctl || keepalive.find('*') != std::string::npos;
+    any_enforced = any_enforced || inspected.under_enforce;
     seen.insert(inspected.assessment.flags.begin(), inspected.assessment.flags.end());
     rows.add_row(
         {survey.namespaces[socket.ns].label, owner_text(report, socket),
@@ -211,6 +214,11 @@ std::string render_text(const InspectReport& report, bool explain) {
   text += "\n" + rows.render();
   if (any_sysctl) {
     text += "* the socket left it at 0: its namespace's sysctl (net.ipv4.tcp_keepalive_*)\n";
+  }
+  if (any_enforced) {
+    text +=
+        "+ its cgroup is under tcpka enforce: connections it makes or accepts get the "
+        "enforced policy (tcpka enforce --list shows pinned ones)\n";
   }
   text +=
       "keepalive: on|off IDLE/INTERVAL/COUNT; idle dead peer, in flight: when a silent "
@@ -260,6 +268,7 @@ nlohmann::json socket_json(const InspectReport& report, const InspectedSocket& i
     row["owners"].push_back(owner);
   }
   row["settings_source"] = host::to_string(socket.source);
+  row["under_enforce"] = inspected.under_enforce;
   if (socket.settings) {
     const host::SocketSettings& s = *socket.settings;
     row["settings"] = {{"keepalive", s.policy.keepalive},

@@ -16,6 +16,7 @@ namespace tcpka::tools {
 struct InspectedSocket {
   const host::SurveyedSocket* socket = nullptr;
   Assessment assessment;
+  bool under_enforce = false;  // its owner's cgroup is under tcpka enforce
 };
 
 enum class GroupBy { process, cgroup };
