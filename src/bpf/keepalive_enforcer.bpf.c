@@ -7,12 +7,16 @@
 //                        the policy sets (Linux 5.9+ for SO_KEEPALIVE from BPF), and on
 //                        TCP_LISTEN_CB the same on the listener, whose accepted
 //                        connections then inherit it and need no call at all.
-//   cgroup/setsockopt    sees the programs' own setsockopt calls. By default a program's
-//                        own value wins: the option is marked on the socket (sk_storage,
-//                        cloned from a listener to the connections it accepts) and the
-//                        sockops program leaves it alone, as `tcpka exec` does. With
-//                        `override`, the call is rewritten to the policy's value, and
-//                        SO_KEEPALIVE=0 is refused (EPERM).
+//   cgroup/setsockopt    only with `override`: the programs' own setsockopt calls of these
+//                        options get the policy's value, and SO_KEEPALIVE=0 is refused
+//                        (EPERM). It is not attached otherwise: every setsockopt of the
+//                        cgroup would pay for it (bench/enforce_rate.sh).
+// Without override a program's own value wins, as under `tcpka exec`: an option the
+// socket already holds with a value other than the default (0, keepalive off) when it is
+// established or listens was set by its program (or inherited from a listener that was),
+// and is left alone; and one the program sets afterwards (Go does, after accept and dial)
+// simply replaces the policy's. A program that explicitly set an option to its default
+// before connecting cannot be told from one that never asked.
 //   iter/tcp             for --existing: the connections established before the attach,
 //                        in the cgroup or below it, get the policy now.
 // clang-format off
@@ -58,13 +62,15 @@ struct {
   __type(value, struct enforcement_about);
 } about SEC(".maps");
 
-// The options a socket's program set itself (OPTION_* bits).
+// The options this program set on a listener (OPTION_* bits), cloned to the connections
+// it accepts: inherited values that are the enforcer's, not the program's own, so that
+// a policy changed since the listen() still reaches them.
 struct {
   __uint(type, BPF_MAP_TYPE_SK_STORAGE);
   __uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_CLONE);
   __type(key, int);
   __type(value, __u8);
-} own_options SEC(".maps");
+} set_on_listener SEC(".maps");
 
 // For the iterator: the cgroup whose connections (and its descendants') get the policy.
 const volatile __u64 target_cgroup_id = 0;
@@ -162,14 +168,40 @@ static int already_set(const struct tcp_sock* tp, __u8 bit, int value) {
   }
 }
 
-static int apply_by_ops(struct bpf_sock_ops* ops, const struct enforced_policy* p, __u8 own) {
+// The options a socket holds with other than their default (0, keepalive off): set by
+// its program (see the top of this file).
+static __u8 own_settings(const struct tcp_sock* tp) {
+  if (!tp) return 0;
+  __u8 own = 0;
+  if ((tp->inet_conn.icsk_inet.sk.__sk_common.skc_flags >> SOCK_KEEPOPEN) & 1) {
+    own |= OPTION_KEEPALIVE;
+  }
+  if (tp->keepalive_time) own |= OPTION_IDLE;
+  if (tp->keepalive_intvl) own |= OPTION_INTERVAL;
+  if (tp->keepalive_probes) own |= OPTION_COUNT;
+  if (tp->inet_conn.icsk_user_timeout) own |= OPTION_USER_TIMEOUT;
+  return own;
+}
+
+static int apply_by_ops(struct bpf_sock_ops* ops, const struct enforced_policy* p,
+                        int listening) {
   struct bpf_sock* sk = ops->sk;  // read once: the verifier must see the check
-  const struct tcp_sock* tp = sk ? bpf_skc_to_tcp_sock(sk) : NULL;
+  if (!sk) return 0;
+  const struct tcp_sock* tp = bpf_skc_to_tcp_sock(sk);
+  __u8 own = own_settings(tp);
+  __u8* ours = bpf_sk_storage_get(&set_on_listener, sk, 0,
+                                  listening ? BPF_SK_STORAGE_GET_F_CREATE : 0);
+  if (ours && !listening) own &= ~*ours;
   int failures = 0;
   for (__u8 bit = OPTION_USER_TIMEOUT; bit != 0; bit >>= 1) {
-    if (!wanted(p, own, bit)) continue;
     int value = policy_value(p, bit);
-    if (already_set(tp, bit, value)) continue;
+    // Held already (a listener's, inherited): nothing to do, and not the program's.
+    if ((p->options & bit) && already_set(tp, bit, value)) {
+      if (listening && ours) *ours |= bit;
+      continue;
+    }
+    if (!wanted(p, own, bit)) continue;
+    if (listening && ours) *ours |= bit;
     if (bpf_setsockopt(ops, level_of(bit), name_of(bit), &value, sizeof(value)) != 0) failures++;
   }
   return failures;
@@ -194,28 +226,17 @@ int enforce_on_establish(struct bpf_sock_ops* ops) {
   }
   const struct enforced_policy* p = current_policy();
   if (!p || p->options == 0) return 1;
-  __u8 own = 0;
-  struct bpf_sock* sk = ops->sk;
-  if (sk) {
-    const __u8* marked = bpf_sk_storage_get(&own_options, sk, 0, 0);
-    if (marked) own = *marked;
-  }
-  const int failures = apply_by_ops(ops, p, own);
+  const int failures = apply_by_ops(ops, p, listening);
   if (!listening) count(failures == 0 ? COUNTER_COVERED : COUNTER_FAILED);
   return 1;
 }
 
 SEC("cgroup/setsockopt")
-int watch_own_settings(struct bpf_sockopt* ctx) {
+int override_own_settings(struct bpf_sockopt* ctx) {
   const __u8 bit = option_bit(ctx->level, ctx->optname);
   if (bit == 0) return 1;
   const struct enforced_policy* p = current_policy();
-  if (!p || !(p->options & bit)) return 1;
-  if (!p->override) {
-    __u8* own = bpf_sk_storage_get(&own_options, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-    if (own) *own |= bit;
-    return 1;
-  }
+  if (!p || !p->override || !(p->options & bit)) return 1;
   int* value = ctx->optval;
   if ((void*)(value + 1) > ctx->optval_end) return 1;  // not an int: the kernel refuses it
   if (bit == OPTION_KEEPALIVE && *value == 0) {
@@ -250,14 +271,7 @@ int enforce_on_existing(struct bpf_iter__tcp* ctx) {
   if (sk->__sk_common.skc_state != TCP_ESTABLISHED || !in_target_cgroup(sk)) return 0;
   const struct enforced_policy* p = current_policy();
   if (!p || p->options == 0) return 0;
-  // Without override, what the program already set is its own: keepalive on, or a
-  // timing or user timeout that is not the namespace's default (0).
-  __u8 own = 0;
-  if ((sk->__sk_common.skc_flags >> SOCK_KEEPOPEN) & 1) own |= OPTION_KEEPALIVE;
-  if (tp->keepalive_time) own |= OPTION_IDLE;
-  if (tp->keepalive_intvl) own |= OPTION_INTERVAL;
-  if (tp->keepalive_probes) own |= OPTION_COUNT;
-  if (tp->inet_conn.icsk_user_timeout) own |= OPTION_USER_TIMEOUT;
+  const __u8 own = own_settings(tp);
   const int failures = apply_by_sock(sk, p, own);
   const __u64 cookie = bpf_get_socket_cookie(sk);
   struct existing_record record = {.cookie = cookie, .failures = failures};

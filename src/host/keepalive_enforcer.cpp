@@ -201,10 +201,13 @@ Result<KeepaliveEnforcer> KeepaliveEnforcer::attach(const EnforcedCgroup& cgroup
   if (!skeleton->links.enforce_on_establish) {
     return detail::bpf_error(errno, kSubject, "attach sockops to " + cgroup.path);
   }
-  skeleton->links.watch_own_settings =
-      bpf_program__attach_cgroup(skeleton->progs.watch_own_settings, state->cgroup_fd.get());
-  if (!skeleton->links.watch_own_settings) {
-    return detail::bpf_error(errno, kSubject, "attach cgroup/setsockopt to " + cgroup.path);
+  // Only to override: attached, it would cost every setsockopt of the cgroup.
+  if (policy.override) {
+    skeleton->links.override_own_settings =
+        bpf_program__attach_cgroup(skeleton->progs.override_own_settings, state->cgroup_fd.get());
+    if (!skeleton->links.override_own_settings) {
+      return detail::bpf_error(errno, kSubject, "attach cgroup/setsockopt to " + cgroup.path);
+    }
   }
   return KeepaliveEnforcer(std::move(state));
 }
@@ -255,8 +258,9 @@ Result<void> KeepaliveEnforcer::pin(const std::string& directory) const {
   if (error) return errno_error(error.value(), "create " + directory + ": " + error.message());
   keepalive_enforcer* skeleton = state_->skeleton.get();
   const auto at = [&](const char* name) { return directory + "/" + name; };
+  bpf_link* override = skeleton->links.override_own_settings;
   if (bpf_link__pin(skeleton->links.enforce_on_establish, at(kPinnedSockops).c_str()) != 0 ||
-      bpf_link__pin(skeleton->links.watch_own_settings, at(kPinnedSetsockopt).c_str()) != 0 ||
+      (override != nullptr && bpf_link__pin(override, at(kPinnedSetsockopt).c_str()) != 0) ||
       bpf_map__pin(skeleton->maps.policy, at(kPinnedPolicy).c_str()) != 0 ||
       bpf_map__pin(skeleton->maps.counters, at(kPinnedCounters).c_str()) != 0 ||
       bpf_map__pin(skeleton->maps.about, at(kPinnedAbout).c_str()) != 0) {
@@ -344,9 +348,20 @@ Result<void> update_pinned_policy(const std::string& directory, const EnforcedPo
   if (!policy_fd || !about_fd) return system_failure("open the pinned maps in " + directory);
   const std::uint32_t zero = 0;
   const enforced_policy value = map_value(policy);
+  enforced_policy pinned{};
   enforcement_about about{};
   if (bpf_map_lookup_elem(about_fd.get(), &zero, &about) != 0 ||
-      bpf_map_update_elem(policy_fd.get(), &zero, &value, BPF_ANY) != 0) {
+      bpf_map_lookup_elem(policy_fd.get(), &zero, &pinned) != 0) {
+    return system_failure("read the pinned policy in " + directory);
+  }
+  // --override decides whether the setsockopt program is attached at all.
+  if (pinned.override != value.override) {
+    return invalid_argument(
+        "--override: the pinned attachment was made " +
+        std::string(pinned.override != 0 ? "with" : "without") +
+        " it, which decides which programs are attached; --remove it, then pin again");
+  }
+  if (bpf_map_update_elem(policy_fd.get(), &zero, &value, BPF_ANY) != 0) {
     return system_failure("update the policy in " + directory);
   }
   copy_text(about.policy, policy.text);

@@ -201,6 +201,27 @@ TEST_F(Enforce, AProgramsOwnKeepaliveWinsUnlessOverridden) {
     const net::UniqueFd connection = echoed_connection(port);
     expect_keepalive(settings_of_one(server.pid()), 15'000, 15'000, 3);
   }
+  // Set before connect(): held when the connection is established, so left alone; what
+  // the program left to the default gets the policy.
+  {
+    SpawnedProcess enforce = enforcing({"--cgroup", cgroup.name(), "--policy", "2:1:3"});
+    const ProcessResult own =
+        run_process({"/bin/sh", "-c",
+                     "echo $$ > " + cgroup.directory() +
+                         "/cgroup.procs && exec /usr/bin/python3 -c '\n"
+                         "import socket\n"
+                         "c = socket.socket()\n"
+                         "c.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 100)\n"
+                         "c.connect((\"127.0.0.1\", " +
+                         std::to_string(port) +
+                         "))\n"
+                         "print(c.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE),"
+                         " c.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE),"
+                         " c.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL),"
+                         " c.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT))'"},
+                    30s);
+    EXPECT_EQ(own.out, "1 100 1 3\n") << own.err;
+  }
   SpawnedProcess enforce =
       enforcing({"--cgroup", cgroup.name(), "--policy", "2:1:3", "--override"});
   const net::UniqueFd connection = echoed_connection(port);
