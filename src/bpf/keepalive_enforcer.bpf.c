@@ -183,14 +183,13 @@ static __u8 own_settings(const struct tcp_sock* tp) {
   return own;
 }
 
-static int apply_by_ops(struct bpf_sock_ops* ops, const struct enforced_policy* p,
-                        int listening) {
+static int apply_by_ops(struct bpf_sock_ops* ops, const struct enforced_policy* p, int listening) {
   struct bpf_sock* sk = ops->sk;  // read once: the verifier must see the check
   if (!sk) return 0;
   const struct tcp_sock* tp = bpf_skc_to_tcp_sock(sk);
   __u8 own = own_settings(tp);
-  __u8* ours = bpf_sk_storage_get(&set_on_listener, sk, 0,
-                                  listening ? BPF_SK_STORAGE_GET_F_CREATE : 0);
+  __u8* ours =
+      bpf_sk_storage_get(&set_on_listener, sk, 0, listening ? BPF_SK_STORAGE_GET_F_CREATE : 0);
   if (ours && !listening) own &= ~*ours;
   int failures = 0;
   for (__u8 bit = OPTION_USER_TIMEOUT; bit != 0; bit >>= 1) {
