@@ -9,9 +9,7 @@
 
 #include <filesystem>
 #include <fstream>
-#include <map>
 #include <nlohmann/json.hpp>
-#include <set>
 #include <string>
 
 #include "lab/peer_process.h"
@@ -29,9 +27,6 @@ namespace fs = std::filesystem;
 
 // Every scenario waits at most its cap (20 s); they run at once.
 constexpr auto kLabLimit = 120s;
-// The black box's server: Debian's Python, not whatever a version manager puts first in
-// PATH (the lab waits for a slow one, but these tests are about keepalive).
-const std::string kPython = "/usr/bin/python3";
 
 std::string joined(const std::vector<std::string>& lines) {
   std::string text;
@@ -90,133 +85,6 @@ TEST_F(Lab, CtrlCStopsItCleanly) {
   EXPECT_NE(joined(lab.lines()).find("interrupted"), std::string::npos) << joined(lab.lines());
   for (pid_t peer : peers)
     EXPECT_FALSE(alive(peer)) << "peer process " << peer << " outlived the lab";
-}
-
-// Black-box mode against a small Python echo server: without keepalive it keeps a dead
-// client for ever; with keepalive 2/1/3 it drops it when the kernel's probes go unanswered.
-std::map<std::string, nlohmann::json> black_box_run(const std::string& server_arguments,
-                                                    std::vector<std::string> only) {
-  std::vector<std::string> argv = {
-      TCPKA_BINARY,
-      "lab",
-      "--json",
-      "--cap",
-      "8s",
-      "--target",
-      kPython + " " TCPKA_TEST_DATA "/echo_server.py {port} " + server_arguments};
-  for (const std::string& name : only) {
-    argv.push_back("--only");
-    argv.push_back(name);
-  }
-  auto lab = SpawnedProcess::start(argv);
-  const std::optional<int> code = lab.wait_exit(kLabLimit);
-  EXPECT_EQ(code, 0) << lab.error_output();
-  const auto report = nlohmann::json::parse(joined(lab.lines()), nullptr, false);
-  std::map<std::string, nlohmann::json> by_name;
-  if (report.is_discarded()) {
-    ADD_FAILURE() << joined(lab.lines()) << lab.error_output();
-    return by_name;
-  }
-  for (const auto& scenario : report["scenarios"])
-    by_name[scenario["scenario"].get<std::string>()] = scenario["measured"];
-  return by_name;
-}
-
-TEST_F(Lab, BlackBoxAServerWithoutKeepaliveKeepsACrashedClient) {
-  auto measured = black_box_run("", {"host-crash-idle", "process-exit", "host-crash-busy"});
-  EXPECT_EQ(measured["host-crash-idle"]["kind"], "still_open") << measured["host-crash-idle"];
-  EXPECT_EQ(measured["host-crash-busy"]["kind"], "still_open") << measured["host-crash-busy"];
-  EXPECT_EQ(measured["process-exit"]["kind"], "dropped") << measured["process-exit"];
-}
-
-TEST_F(Lab, BlackBoxAServerWithKeepaliveDropsACrashedClient) {
-  auto measured = black_box_run("--keepalive 2 1 3", {"host-crash-idle", "host-reboot"});
-  const auto& crash = measured["host-crash-idle"];
-  ASSERT_EQ(crash["kind"], "dropped") << crash;
-  // idle 2 s + 3 probes 1 s apart, with the model's tolerance for timers.
-  EXPECT_GE(crash["after_ms"].get<int>(), 5'000) << crash;
-  EXPECT_LE(crash["after_ms"].get<int>(), 5'675) << crash;
-  EXPECT_EQ(crash["probes"], 3) << crash;
-  EXPECT_EQ(measured["host-reboot"]["kind"], "dropped") << measured["host-reboot"];
-}
-
-// The same keepalive-less server under `tcpka exec` drops a crashed client: the shim
-// reaches its accepted sockets, and the kernel's probes do the rest.
-// The lab's black box in one scenario, its JSON report; with the run's exit code.
-std::pair<std::optional<int>, nlohmann::json> black_box_scenario(const std::string& target,
-                                                                 const std::string& scenario,
-                                                                 const std::string& startup) {
-  auto lab = SpawnedProcess::start({TCPKA_BINARY, "lab", "--json", "--cap", "5s", "--only",
-                                    scenario, "--target", target, "--target-startup", startup});
-  const std::optional<int> code = lab.wait_exit(kLabLimit);
-  const auto report = nlohmann::json::parse(joined(lab.lines()), nullptr, false);
-  if (report.is_discarded() || report["scenarios"].size() != 1) {
-    ADD_FAILURE() << joined(lab.lines()) << lab.error_output();
-    return {code, {}};
-  }
-  return {code, report["scenarios"][0]["measured"]};
-}
-
-// A server slower to listen than the lab's old fixed 5 s (a JVM, a Python behind a
-// version manager's shim) is waited for: here one that takes 6 s before it starts.
-TEST_F(Lab, BlackBoxWaitsForASlowServerToListen) {
-  const auto [code, measured] =
-      black_box_scenario("sleep 6; exec " + kPython + " " TCPKA_TEST_DATA "/echo_server.py {port}",
-                         "process-exit", "60s");
-  EXPECT_EQ(code, 0) << measured;
-  EXPECT_EQ(measured["kind"], "dropped") << measured;
-}
-
-// One that never listens is given up on at --target-startup, saying what was awaited;
-// one that exits says with what status.
-TEST_F(Lab, BlackBoxSaysWhatItWaitedForWhenTheServerNeverListens) {
-  const auto [silent_code, silent] = black_box_scenario("exec sleep 60", "process-exit", "1s");
-  EXPECT_EQ(silent_code, 1) << silent;
-  EXPECT_EQ(silent["kind"], "failed_to_run") << silent;
-  EXPECT_NE(silent["note"].get<std::string>().find(
-                "waited 1s (--target-startup) for the target to listen on port"),
-            std::string::npos)
-      << silent;
-  EXPECT_NE(silent["note"].get<std::string>().find("exec sleep 60"), std::string::npos) << silent;
-
-  const auto [exit_code, exited] = black_box_scenario("exit 3", "process-exit", "30s");
-  EXPECT_EQ(exit_code, 1) << exited;
-  EXPECT_NE(exited["note"].get<std::string>().find(
-                "the target exited with status 3 before it listened on port"),
-            std::string::npos)
-      << exited;
-}
-
-TEST_F(Lab, BlackBoxTcpkaExecGivesAServerKeepalive) {
-  std::vector<std::string> argv = {TCPKA_BINARY,
-                                   "lab",
-                                   "--json",
-                                   "--cap",
-                                   "8s",
-                                   "--only",
-                                   "host-crash-idle",
-                                   "--only",
-                                   "host-crash-busy",
-                                   "--target",
-                                   std::string(TCPKA_BINARY) +
-                                       " exec --policy idle=2s,intvl=1s,cnt=3,ut=auto -- " +
-                                       kPython + " " TCPKA_TEST_DATA "/echo_server.py {port}"};
-  auto lab = SpawnedProcess::start(argv);
-  EXPECT_EQ(lab.wait_exit(kLabLimit), 0) << lab.error_output();
-  const auto report = nlohmann::json::parse(joined(lab.lines()), nullptr, false);
-  ASSERT_FALSE(report.is_discarded()) << joined(lab.lines()) << lab.error_output();
-  ASSERT_EQ(report["scenarios"].size(), 2u);
-  const auto& idle = report["scenarios"][0]["measured"];
-  ASSERT_EQ(idle["kind"], "dropped") << idle;
-  EXPECT_GE(idle["after_ms"].get<int>(), 5'000) << idle;
-  EXPECT_LE(idle["after_ms"].get<int>(), 5'675) << idle;
-  EXPECT_EQ(idle["note"], "keepalive armed") << idle;
-  // Its echo in flight to the crashed client: the user timeout (5 s, ut=auto) ends it,
-  // counted from the first retransmission (the model's 5.206..6.129 s from the send).
-  const auto& busy = report["scenarios"][1]["measured"];
-  ASSERT_EQ(busy["kind"], "dropped") << busy;
-  EXPECT_GE(busy["after_ms"].get<int>(), 5'000) << busy;
-  EXPECT_LE(busy["after_ms"].get<int>(), 6'129) << busy;
 }
 
 // The Windows path arms real probes: a Windows program under Wine applies the lab's

@@ -29,6 +29,7 @@
 #include "support/child_process.h"
 #include "support/loopback.h"
 #include "support/spawned_process.h"
+#include "support/temporary_directory.h"
 
 #ifndef TCPKA_BINARY
 #error "TCPKA_BINARY must name the tcpka program (a compile definition)"
@@ -74,30 +75,6 @@ bool has_exited(const SpawnedProcess& process) {
              0 &&
          info.si_pid == process.pid();
 }
-
-// A directory of the test's own under $TMPDIR, removed with everything in it.
-class TemporaryDirectory {
- public:
-  TemporaryDirectory() {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "tcpka-watch-prometheus-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) {
-      throw std::runtime_error(std::string("mkdtemp: ") + std::strerror(errno));
-    }
-    path_ = pattern;
-  }
-  ~TemporaryDirectory() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TemporaryDirectory(const TemporaryDirectory&) = delete;
-  TemporaryDirectory& operator=(const TemporaryDirectory&) = delete;
-
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
 
 // Waits until `fd` is ready for `events` (or has an error or hang-up) before `deadline`.
 bool wait_ready(int fd, short events, Clock::time_point deadline) {
@@ -276,7 +253,7 @@ class WatchPrometheus : public ::testing::Test {
 
 TEST_F(WatchPrometheus, ScrapesValidMetricsAndCountsAPeerReset) {
   // Declared first, so removed last: after every process that writes in it is gone.
-  const TemporaryDirectory directory;
+  const TemporaryDirectory directory("tcpka-watch-prometheus");
 
   SpawnedProcess watch =
       SpawnedProcess::start({TCPKA_BINARY, "watch", "--log", "none", "--metrics", "127.0.0.1:0"});

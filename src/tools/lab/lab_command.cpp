@@ -23,6 +23,7 @@
 #include "lab/report_page.h"
 #include "lab/scenario_matrix.h"
 #include "lab/scenario_runner.h"
+#include "lab/target_send.h"
 #include "lab/wine_client.h"
 #include "net/net_namespace.h"
 
@@ -47,6 +48,8 @@ struct Options {
   bool json = false;
   bool trace = false;
   std::string target;
+  std::string target_send;
+  bool target_send_given = false;
   std::string target_startup = "30s";
   bool target_startup_given = false;
   std::string report;
@@ -57,7 +60,8 @@ struct Options {
 // The scenarios a black box can face: its client fails in each way; the server is the
 // user's, with whatever keepalive it sets (or not).
 std::vector<ScenarioSpec> black_box_matrix(const std::vector<ScenarioSpec>& matrix,
-                                           const std::string& target) {
+                                           const std::string& target,
+                                           const std::string& target_send) {
   std::vector<ScenarioSpec> specs;
   for (const ScenarioSpec& spec : matrix) {
     const bool idle = spec.detector == Host::server && spec.family == AF_INET &&
@@ -70,11 +74,12 @@ std::vector<ScenarioSpec> black_box_matrix(const std::vector<ScenarioSpec>& matr
     if (!idle && !busy) continue;
     specs.push_back(spec);
     specs.back().target = target;
+    specs.back().target_send = target_send;
     if (busy) {
-      specs.back().variant = "echo in flight";
+      specs.back().variant = "answer in flight";
       specs.back().story =
-          "the client's host vanishes right after a request: the server's echo is never "
-          "acknowledged (an echo server is needed)";
+          "the client's host vanishes right after a request (--target-send): the server's "
+          "answer is never acknowledged";
     }
   }
   return specs;
@@ -165,12 +170,11 @@ void Runner::report_finished(std::size_t i) {
   const std::size_t done =
       static_cast<std::size_t>(std::count(reported_.begin(), reported_.end(), true));
   const ScenarioResult& r = results_[i];
-  // A black box has no prediction: what it did is only seen.
-  const char* verdict = r.expected.kind == Expectation::observe ? (r.pass ? "seen" : "did not run")
-                        : r.pass                                ? "as predicted"
-                                                                : "OUTSIDE";
-  fmt::print(stderr, "lab: [{:>2}/{}] {}: {} ({})\n", done, specs_.size(), r.spec.title(),
-             measured_text(r.measured, limits_.cap), verdict);
+  const std::string what = r.measured.kind == Measurement::failed_to_run
+                               ? "not run: " + r.measured.note
+                               : fmt::format("{} ({})", measured_text(r.measured, limits_.cap),
+                                             verdict(r));
+  fmt::print(stderr, "lab: [{:>2}/{}] {}: {}\n", done, specs_.size(), r.spec.title(), what);
 }
 
 void Runner::report_waiting(std::chrono::steady_clock::time_point start) const {
@@ -207,11 +211,16 @@ int run(const Options& options) {
   if (options.target_startup_given && options.target.empty()) {
     return fail(kName, "--target-startup: only with --target", kExitBadInput);
   }
+  if (options.target_send_given && options.target.empty()) {
+    return fail(kName, "--target-send: only with --target", kExitBadInput);
+  }
+  auto target_send = parse_target_send(options.target_send);
+  if (!target_send) return fail(kName, "--target-send: " + target_send.error().message, kExitBadInput);
   std::vector<ScenarioSpec> specs = default_matrix(*policy);
   // Said once the whole command line is known to be good: bad input gets one line.
   std::string windows_left_out;
   if (!options.target.empty()) {
-    specs = black_box_matrix(specs, options.target);
+    specs = black_box_matrix(specs, options.target, *target_send);
   } else if (options.windows_client != "none") {
     // The Windows scenario runs where the Windows build and Wine are; said when it cannot.
     if (auto windows = WineClient::find(options.windows_client)) {
@@ -325,6 +334,12 @@ Subcommand add_lab_command(CLI::App& tcpka) {
                   "Black-box mode: run this server command in the server host instead of the "
                   "lab's own ({port} becomes its port) and watch when it drops dead clients")
       ->type_name("'CMD {port}'");
+  app->add_option("--target-send", options->target_send,
+                  "With --target: what the client sends once connected (escapes \\r \\n \\t "
+                  "\\xHH; @FILE for a file's bytes), e.g. a request the server answers. "
+                  "Default: nothing")
+      ->type_name("TEXT")
+      ->each([options](const std::string&) { options->target_send_given = true; });
   app->add_option("--target-startup", options->target_startup,
                   "With --target: how long the server may take to listen before its scenario "
                   "is reported as not run")

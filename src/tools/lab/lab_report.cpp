@@ -16,6 +16,8 @@ std::string errno_and_cause(std::error_code error, CloseCause cause) {
 
 std::string expected_kind(Expectation::Kind kind) {
   switch (kind) {
+    case Expectation::none:
+      return "none";
     case Expectation::detected:
       return "detected";
     case Expectation::beyond_cap:
@@ -53,7 +55,9 @@ std::string measured_kind(Measurement::Kind kind) {
 }
 
 std::string ratio(const ScenarioResult& r) {
-  if (r.expected.kind != Expectation::detected || r.measured.kind != Measurement::ended ||
+  const bool measured =
+      r.measured.kind == Measurement::ended || r.measured.kind == Measurement::dropped;
+  if (r.expected.kind != Expectation::detected || !measured ||
       r.expected.detection.earliest.count() == 0) {
     return "";
   }
@@ -77,9 +81,31 @@ std::string who_detects(const ScenarioSpec& spec) {
   return spec.detector == Host::server ? "server" : "client";
 }
 
+std::string verdict(const ScenarioResult& r) {
+  if (r.measured.kind == Measurement::failed_to_run) return "not run";
+  if (r.measured.kind == Measurement::interrupted) return "interrupted";
+  if (r.expected.kind == Expectation::observe) return "seen";
+  return r.pass ? "ok" : "OUTSIDE";
+}
+
+std::string target_settings_text(const ScenarioResult& r) {
+  if (!r.target_settings) return "settings " + r.target_settings_source;
+  const ResolvedPolicy& p = *r.target_settings;
+  std::string text =
+      p.keepalive ? fmt::format("keepalive {}/{}/{}", format_duration(p.idle),
+                                format_duration(p.interval), p.count)
+                  : std::string("keepalive off");
+  text += p.user_timeout.count() > 0
+              ? fmt::format(", user timeout {}", format_duration(p.user_timeout))
+              : std::string(", no user timeout");
+  return text + " (read through " + r.target_settings_source + ")";
+}
+
 std::string predicted_text(const Expectation& e, Millis cap) {
   const Detection& d = e.detection;
   switch (e.kind) {
+    case Expectation::none:
+      return "-";
     case Expectation::detected:
       return fmt::format("{}..{} {}", format_seconds(d.earliest), format_seconds(d.latest),
                          d.error ? errno_name(d.error) : std::string("EOF"));
@@ -93,7 +119,7 @@ std::string predicted_text(const Expectation& e, Millis cap) {
     case Expectation::breaks_silently:
       return "breaks silently";
     case Expectation::observe:
-      return "(your server)";
+      return "(not predicted)";
   }
   return "";
 }
@@ -113,7 +139,7 @@ std::string measured_text(const Measurement& m, Millis cap) {
     case Measurement::interrupted:
       return "interrupted";
     case Measurement::failed_to_run:
-      return "did not run";
+      return "not run";
   }
   return "";
 }
@@ -121,39 +147,62 @@ std::string measured_text(const Measurement& m, Millis cap) {
 std::string render_table(std::span<const ScenarioResult> results, Millis cap) {
   TextTable table({"scenario", "detects", "predicted", "measured", "ratio", "errno/cause",
                    "on the wire", "verdict"});
-  int failed = 0;
-  int observed = 0;
+  int as_predicted = 0;
+  int outside = 0;
+  int not_run = 0;
+  int watched = 0;
   for (const ScenarioResult& r : results) {
-    const bool black_box = r.expected.kind == Expectation::observe;
+    const bool black_box = !r.spec.target.empty();
+    const bool ran = r.measured.kind != Measurement::failed_to_run;
     // A black box's errno is its own; what shows from outside is its keepalive timer.
     std::string why = r.measured.kind == Measurement::ended
                           ? errno_and_cause(r.measured.error, r.measured.cause)
-                      : black_box ? r.measured.note
-                                  : std::string();
+                      : black_box && ran ? r.measured.note
+                                         : std::string();
+    // A scenario that did not run has no prediction worth showing: it may have stopped
+    // before the lab knew what the detector held.
     table.add_row({r.spec.title(), black_box ? "your server" : who_detects(r.spec),
-                   predicted_text(r.expected, cap), measured_text(r.measured, cap), ratio(r),
-                   std::move(why), on_the_wire(r.measured),
-                   !r.pass     ? "OUTSIDE"
-                   : black_box ? "seen"
-                               : "ok"});
-    if (!r.pass) ++failed;
-    if (black_box) ++observed;
-  }
-  std::string text = table.render();
-  for (const ScenarioResult& r : results) {
-    if (r.measured.kind == Measurement::failed_to_run) {
-      text += fmt::format("{}: did not run: {}\n", r.spec.title(), r.measured.note);
+                   ran ? predicted_text(r.expected, cap) : "-", measured_text(r.measured, cap),
+                   ran ? ratio(r) : "", std::move(why), ran ? on_the_wire(r.measured) : "-",
+                   verdict(r)});
+    if (!ran) {
+      ++not_run;
+    } else if (r.expected.kind == Expectation::observe) {
+      ++watched;
+    } else if (r.pass) {
+      ++as_predicted;
+    } else {
+      ++outside;
     }
   }
-  if (observed > 0) {
-    text +=
-        fmt::format("{} scenario(s) run against your server, {} did not run\n", observed, failed);
-  } else if (failed == 0) {
-    text += fmt::format("all {} measurements as predicted\n", results.size());
-  } else {
-    text += fmt::format("{} of {} measurements outside the prediction\n", failed, results.size());
+  std::string text = table.render();
+  std::string settings_said;
+  for (const ScenarioResult& r : results) {
+    if (r.spec.target.empty() || r.measured.kind == Measurement::failed_to_run) continue;
+    const std::string settings = target_settings_text(r);
+    if (settings == settings_said) continue;
+    text += fmt::format("{}: your server's socket: {}\n", r.spec.title(), settings);
+    settings_said = settings;
   }
-  return text;
+  for (const ScenarioResult& r : results) {
+    if (r.measured.kind != Measurement::failed_to_run) continue;
+    text += fmt::format("{}: not run: {}\n", r.spec.title(), r.measured.note);
+    for (const std::string& line : r.target_output)
+      text += fmt::format("  target| {}\n", line);
+  }
+  if (as_predicted == static_cast<int>(results.size())) {
+    text += fmt::format("all {} measurements as predicted\n", results.size());
+    return text;
+  }
+  std::string summary = fmt::format("{} of {} measurements as predicted", as_predicted,
+                                    results.size());
+  if (outside > 0) summary += fmt::format(", {} outside the prediction", outside);
+  if (not_run > 0) summary += fmt::format(", {} not run", not_run);
+  if (watched > 0) {
+    summary += fmt::format(", {} watched without a prediction (the server's settings unread)",
+                           watched);
+  }
+  return text + summary + "\n";
 }
 
 std::string render_json(std::span<const ScenarioResult> results, Millis cap) {
@@ -182,6 +231,7 @@ std::string render_json(std::span<const ScenarioResult> results, Millis cap) {
       measured["cause"] = to_string(r.measured.cause);
     }
     if (!r.measured.note.empty()) measured["note"] = r.measured.note;
+    if (r.measured.kind == Measurement::failed_to_run) expected = {{"kind", "none"}};
     scenarios.push_back({{"scenario", r.spec.name},
                          {"variant", r.spec.variant},
                          {"story", r.spec.story},
@@ -190,7 +240,20 @@ std::string render_json(std::span<const ScenarioResult> results, Millis cap) {
                          {"policy", to_string(r.spec.policy)},
                          {"expected", expected},
                          {"measured", measured},
+                         {"verdict", verdict(r)},
                          {"pass", r.pass}});
+    if (!r.spec.target.empty()) {
+      nlohmann::json target{{"settings_source", r.target_settings_source},
+                            {"output", r.target_output}};
+      if (const auto& p = r.target_settings) {
+        target["settings"] = {{"keepalive", p->keepalive},
+                              {"idle_ms", p->idle.count()},
+                              {"interval_ms", p->interval.count()},
+                              {"count", p->count},
+                              {"user_timeout_ms", p->user_timeout.count()}};
+      }
+      scenarios.back()["target"] = std::move(target);
+    }
     all_pass = all_pass && r.pass;
   }
   return nlohmann::json{{"cap_ms", cap.count()}, {"pass", all_pass}, {"scenarios", scenarios}}.dump(

@@ -18,5 +18,10 @@ std::string render_trace(const ScenarioResult& result);
 std::string predicted_text(const Expectation& expected, Millis cap);
 std::string measured_text(const Measurement& measured, Millis cap);
 std::string who_detects(const ScenarioSpec& spec);
+// "ok", "OUTSIDE", "not run", "interrupted", or "seen" (a black box whose settings could
+// not be read: watched, not judged).
+std::string verdict(const ScenarioResult& result);
+// A black box's settings as read: "keepalive 2s/1s/3, user timeout 5s (read through bpf)".
+std::string target_settings_text(const ScenarioResult& result);
 
 }  // namespace tcpka::tools::lab

@@ -1,12 +1,15 @@
 // The client's program in the client host: a real process, so that it can be killed
 // (SIGKILL: process exit) or frozen (SIGSTOP: hung) like any program. It connects to the
-// server, sends one byte, and then sits, reading nothing.
+// server, sends what it is given (the lab's own server gets one byte; a black box what
+// the user said, or nothing), and then sits, reading nothing.
 //
 // It dies with the thread that started it (PR_SET_PDEATHSIG), so that a lab killed
 // mid-run leaves no process behind, and with it the namespace it was holding.
 #pragma once
 
 #include <sys/types.h>
+
+#include <string_view>
 
 #include "net/endpoint.h"
 #include "net/net_namespace.h"
@@ -19,7 +22,8 @@ inline constexpr const char* kPeerProcessName = "tcpka-lab-peer";
 
 class PeerProcess {
  public:
-  static Result<PeerProcess> start(const net::NetNamespace& ns, const net::SocketAddress& server);
+  static Result<PeerProcess> start(const net::NetNamespace& ns, const net::SocketAddress& server,
+                                   std::string_view first_bytes);
   PeerProcess(PeerProcess&& other) noexcept;
   PeerProcess& operator=(PeerProcess&&) = delete;
   ~PeerProcess();  // kills and reaps it

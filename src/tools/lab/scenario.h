@@ -50,8 +50,11 @@ struct ScenarioSpec {
   Millis nat_timeout{0};       // nat_forgets: the router's established timeout
   Millis idle_before_send{0};  // nat_forgets: silence before the detector sends again
   // Black-box mode: the user's server command ({port} replaced), run in the server host
-  // instead of the lab's own listener. The server is the detector; its policy is its own.
+  // instead of the lab's own listener. The server is the detector; its policy is its own,
+  // read from its accepted socket.
   std::string target;
+  // What the lab's client sends the target once connected (--target-send); empty: nothing.
+  std::string target_send;
   // Windows mode: the detector is this Windows program (tcpka-lab-client.exe), run under
   // Wine in the client host; it applies the policy through libtcpka's Windows path.
   std::string windows_client;
@@ -63,14 +66,15 @@ struct ScenarioSpec {
 // the fault does).
 struct Expectation {
   enum Kind {
+    none,             // no prediction: the scenario did not get as far as one
     detected,         // the detector's socket ends within [earliest, latest]
     beyond_cap,       // it ends, but later than the lab waits
     never,            // the kernel never reports it
     survives,         // the connection outlives the fault and still carries data
     breaks_silently,  // data sent is lost and nothing reports it
-    observe,          // black-box mode: no prediction, the user's server shows what it does
+    observe,  // black-box mode, the target's settings unread: the lab only shows what it does
   };
-  Kind kind = detected;
+  Kind kind = none;
   Detection detection;  // for detected and beyond_cap
   std::string why;      // for the others
 };
@@ -101,6 +105,13 @@ struct ScenarioResult {
   bool pass = false;
   std::vector<TracedPacket> packets;   // the detector's link, from the connection's SYN
   std::int64_t reference_time_us = 0;  // the moment times count from, on the capture clock
+  // Black-box mode: what the target's accepted socket held (the prediction's policy), and
+  // how it was read ("bpf", "pidfd"); or why it could not be.
+  std::optional<ResolvedPolicy> target_settings;
+  std::string target_settings_source;
+  // Black-box mode: the target's last lines of output, kept when it exited or the
+  // scenario did not run.
+  std::vector<std::string> target_output;
 };
 
 // Whether `measured` is what `expected` says, within the tolerance.

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "lab/scenario_run.h"
+#include "host/tcp_survey.h"
 #include "net/connect.h"
 
 namespace tcpka::tools::lab::detail {
@@ -73,51 +74,81 @@ Result<std::optional<net::TcpSocketEntry>> Run::target_connection() {
   return std::optional<net::TcpSocketEntry>();
 }
 
-// When the target's connection fell quiet after the client's first byte, from the capture
-// on the server's link: the client's acknowledgement of the target's echo, or, without an
-// echo within kEchoWait (a server that does not echo), the byte itself. Keepalive's idle
-// clock starts there, and a target slow to echo (under load) is not caught with its echo
-// in flight when the fault comes.
+// When the target's connection fell quiet after the client's first bytes (if any): once
+// nothing has crossed the server's link for kSettled, after the target's reply when the
+// client sent something (or kEchoWait without one: a server that does not answer). The
+// model's idle clock starts at the last segment the target received from the client; a
+// target slow to answer (under load) is not caught with its answer in flight.
 Moment Run::target_quiet_moment() {
   const net::CompactAddress server =
       net::compact(Topology::address(Host::server, spec_.family, kServerPort));
   const Clock::time_point deadline = Clock::now() + kEchoWait;
+  const auto to_target = [&](const net::CapturedPacket& p) {
+    return p.kind == net::CapturedPacket::kTcp && p.destination == server;
+  };
   while (!stopped()) {
     drain_capture();
-    const net::CapturedPacket* request = first_captured(
-        packets_, connect_start_.wall_us,
-        [&](const net::CapturedPacket& p) { return is_data(p) && p.destination == server; });
-    const net::CapturedPacket* echo =
-        request == nullptr
-            ? nullptr
-            : first_captured(packets_, request->time_us, [&](const net::CapturedPacket& p) {
-                return is_data(p) && p.source == server && p.destination == request->source;
-              });
-    const net::CapturedPacket* acknowledged =
-        echo == nullptr
-            ? nullptr
-            : first_captured(packets_, echo->time_us, [&](const net::CapturedPacket& p) {
-                const std::uint32_t echo_end = echo->seq + echo->payload;
-                return p.kind == net::CapturedPacket::kTcp && p.source == request->source &&
-                       (p.flags & net::kAck) != 0 &&
-                       static_cast<std::int32_t>(p.ack - echo_end) >= 0;
-              });
-    if (acknowledged != nullptr) return connect_start_.at(acknowledged->time_us);
-    if (Clock::now() >= deadline) {
-      return request != nullptr ? connect_start_.at(request->time_us) : Moment::now();
+    const net::CapturedPacket* last_to_target = nullptr;
+    const net::CapturedPacket* last = nullptr;
+    bool answered = spec_.target_send.empty();
+    for (const net::CapturedPacket& p : packets_) {
+      if (p.time_us < connect_start_.wall_us || p.kind != net::CapturedPacket::kTcp) continue;
+      last = &p;
+      if (to_target(p)) last_to_target = &p;
+      if (is_data(p) && p.source == server) answered = true;
+    }
+    const Moment now = Moment::now();
+    const bool settled = last != nullptr && now.wall_us - last->time_us >=
+                                                std::chrono::microseconds(kSettled).count();
+    if ((settled && answered) || Clock::now() >= deadline) {
+      return last_to_target != nullptr ? connect_start_.at(last_to_target->time_us) : now;
     }
     std::this_thread::sleep_for(kTargetPoll);
   }
   return Moment::now();
 }
 
+// What the target's side of our connection holds, read as `tcpka inspect` reads it (a
+// BPF iterator, else a duplicate of the target's descriptor), for the prediction.
+void Run::read_target_settings() {
+  const std::uint64_t server_ns = topology_->server().inode();
+  host::SurveyOptions options;
+  options.keep_namespace = [&](const host::SurveyedNamespace& ns) {
+    return ns.inode == server_ns;
+  };
+  options.keep_socket = [&](const host::SurveyedSocket& socket, const host::ProcessTable&) {
+    return socket.entry.local.port == kServerPort && watched_ && socket.entry.remote == *watched_;
+  };
+  auto survey = host::survey_tcp_sockets(options);
+  if (!survey) {
+    target_settings_source_ = "unread: " + survey.error().message;
+    return;
+  }
+  for (const host::SurveyedSocket& socket : survey->sockets) {
+    if (socket.settings) {
+      target_settings_ = socket.settings->policy;
+      target_settings_source_ = std::string(host::to_string(socket.source));
+      return;
+    }
+    target_settings_source_ = "unread: " + socket.unread;
+  }
+  if (target_settings_source_.empty()) {
+    target_settings_source_ = "unread: the target's socket was not found";
+  }
+}
+
 Result<void> Run::connect_to_target() {
+  if (spec_.activity == Activity::sending && spec_.target_send.empty()) {
+    return errno_error(EINVAL,
+                       "needs --target-send: a request the server answers, so that its answer "
+                       "is in flight when the client's host vanishes");
+  }
   if (auto started = start_target(); !started) return started;
   const net::SocketAddress server_address =
       Topology::address(Host::server, spec_.family, kServerPort);
   connect_start_ = Moment::now();
   if (spec_.fault == Fault::kill_process || spec_.fault == Fault::stop_process) {
-    auto process = PeerProcess::start(topology_->client(), server_address);
+    auto process = PeerProcess::start(topology_->client(), server_address, spec_.target_send);
     if (!process) return process.error();
     peer_process_.emplace(std::move(*process));
   } else {
@@ -125,27 +156,36 @@ Result<void> Run::connect_to_target() {
                               [&] { return net::connect_tcp(server_address, kSetupTimeout); });
     if (!client) return client.error();
     peer_ = std::move(*client);
-    if (auto sent = send_bytes(peer_.get(), 1); !sent) return sent;
+    if (auto sent = send_text(peer_.get(), spec_.target_send); !sent) return sent;
   }
-  // The target is idle when the fault comes: its echo, if any, came and was acknowledged.
+  // The target is idle when the fault comes: its answer, if any, came and was
+  // acknowledged.
   last_segment_ = target_quiet_moment();
   if (peer_) {
-    char echo[64];
-    while (::recv(peer_.get(), echo, sizeof(echo), MSG_DONTWAIT) > 0) {
+    char answer[4096];
+    while (::recv(peer_.get(), answer, sizeof(answer), MSG_DONTWAIT) > 0) {
     }
   }
   auto found = target_connection();
   if (!found) return found.error();
-  if (!*found) return errno_error(ENOTCONN, "the target did not accept the connection");
+  if (!*found) {
+    return errno_error(ENOTCONN, target_->exit_status()
+                                     ? "the target exited after it accepted the connection"
+                                 : spec_.target_send.empty()
+                                     ? "the target closed the connection at once"
+                                     : "the target closed the connection after the client "
+                                       "sent its --target-send bytes");
+  }
   watched_ = (*found)->remote;
+  read_target_settings();
   return {};
 }
 
-// Black-box mode, data in flight: the client's last request crosses the router just
-// before its host vanishes, so that the server's echo of it never arrives: the server
-// has unacknowledged data, as a server sending to a host that crashed has. The data is
-// in flight from the echo's first send, seen in the capture; a target that does not echo
-// within kEchoWait is left with the request's time.
+// Black-box mode, data in flight: the client's request (--target-send, again) crosses the
+// router just before its host vanishes, so that the server's answer never arrives: the
+// server has unacknowledged data, as a server sending to a host that crashed has. The
+// data is in flight from the answer's first send, seen in the capture; a target that does
+// not answer within kEchoWait is left with the request's time.
 Result<void> Run::crash_with_echo_in_flight() {
   const std::string link = Topology::router_link(Host::client);
   net::Firewall& firewall = topology_->firewall();
@@ -154,7 +194,7 @@ Result<void> Run::crash_with_echo_in_flight() {
   if (!cut_return_path) return cut_return_path;
   const Moment request = Moment::now();
   failure_ = first_send_ = request;
-  if (auto sent = send_bytes(peer_.get(), 100); !sent) return sent;
+  if (auto sent = send_text(peer_.get(), spec_.target_send); !sent) return sent;
   const net::CompactAddress server =
       net::compact(Topology::address(Host::server, spec_.family, kServerPort));
   const Clock::time_point deadline = Clock::now() + kEchoWait;
@@ -170,6 +210,20 @@ Result<void> Run::crash_with_echo_in_flight() {
     std::this_thread::sleep_for(kTargetPoll);
   }
   return firewall.run(fmt::format("add rule {} fault iifname \"{}\" drop\n", kRouterTable, link));
+}
+
+// The capture time of the first FIN or RST the target sent our client since the
+// reference moment.
+std::optional<std::int64_t> Run::target_end_on_the_wire() const {
+  const net::CompactAddress server =
+      net::compact(Topology::address(Host::server, spec_.family, kServerPort));
+  const net::CapturedPacket* end =
+      first_captured(packets_, reference_.wall_us, [&](const net::CapturedPacket& p) {
+        return p.kind == net::CapturedPacket::kTcp && p.source == server && watched_ &&
+               p.destination == *watched_ && (p.flags & (net::kFin | net::kRst)) != 0;
+      });
+  if (end == nullptr) return std::nullopt;
+  return end->time_us;
 }
 
 // Until the target's connection leaves ESTABLISHED and CLOSE_WAIT (the program closed
@@ -192,13 +246,20 @@ Result<Measurement> Run::watch_target() {
     if (!holding) {
       m.kind = Measurement::dropped;
       m.after = after;
+      // To the millisecond when the target's end left a mark on the wire: its FIN when the
+      // program closed, the kernel's RST when keepalive gave up.
+      drain_capture();
+      if (const auto ended = target_end_on_the_wire()) {
+        m.after = std::chrono::duration_cast<Millis>(reference_.at(*ended).steady -
+                                                     reference_.steady);
+      }
       return m;
     }
     if (Clock::now() >= deadline) {
       m.kind = Measurement::still_open;
       return m;
     }
-    std::this_thread::sleep_for(kSlice);
+    std::this_thread::sleep_for(kTargetPoll);
   }
   return errno_error(EINTR, "interrupted");
 }

@@ -39,7 +39,7 @@ Result<void> Run::connect_peers() {
 
   connect_start_ = Moment::now();
   if (spec_.fault == Fault::kill_process || spec_.fault == Fault::stop_process) {
-    auto process = PeerProcess::start(topology_->client(), server_address);
+    auto process = PeerProcess::start(topology_->client(), server_address, "p");
     if (!process) return process.error();
     peer_process_.emplace(std::move(*process));
     auto accepted = accept_within(listener_.get(), kSetupTimeout);

@@ -47,6 +47,15 @@ Result<void> send_bytes(int fd, std::size_t size) {
   return {};
 }
 
+Result<void> send_text(int fd, std::string_view text) {
+  for (std::size_t sent = 0; sent < text.size();) {
+    const ssize_t n = ::send(fd, text.data() + sent, text.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) return failure("send");
+    sent += static_cast<std::size_t>(n);
+  }
+  return {};
+}
+
 // Closes a socket without a FIN or RST, as a host that loses power does (TCP_REPAIR
 // needs CAP_NET_ADMIN, which the lab has in its namespaces).
 Result<void> vanish(net::UniqueFd& fd) {

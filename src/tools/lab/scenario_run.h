@@ -37,6 +37,10 @@ inline constexpr int kSmallReceiveBuffer = 4096;
 // not echo costs this once per scenario; they run at once). How long it may take to
 // listen is the user's (--target-startup).
 inline constexpr Millis kEchoWait{2'000};
+// Black-box mode: the connection is quiet once nothing crossed the server's link this long.
+inline constexpr Millis kSettled{300};
+// Black-box mode: how many of the target's last lines of output a report shows.
+inline constexpr std::size_t kTargetOutputLines = 5;
 // Windows mode: Wine makes the client's prefix before the program runs (about 7 s alone,
 // longer beside the other scenarios).
 inline constexpr Millis kWineStartup{90'000};
@@ -72,6 +76,7 @@ bool readable_within(int fd, Millis timeout);
 Result<net::UniqueFd> accept_within(int listener, Millis timeout);
 Result<void> read_one_byte(int fd, Millis timeout);
 Result<void> send_bytes(int fd, std::size_t size);
+Result<void> send_text(int fd, std::string_view text);  // all of it; nothing when empty
 // The capture time of the last TCP segment that `fd`'s peer sent (before `before_us`, when
 // given), if the capture has one.
 std::optional<std::int64_t> last_captured_from_peer(
@@ -98,6 +103,8 @@ class Run {
   Result<void> start_target();
   Result<void> connect_to_target();
   Moment target_quiet_moment();
+  void read_target_settings();
+  std::optional<std::int64_t> target_end_on_the_wire() const;
   Result<void> crash_with_echo_in_flight();
   Result<std::optional<net::TcpSocketEntry>> target_connection();
   Result<Measurement> watch_target();
@@ -134,6 +141,8 @@ class Run {
   std::optional<WineClient> windows_client_;    // Windows mode
   std::optional<int> windows_fixed_count_;      // the count the Windows path reported
   bool saw_keepalive_timer_ = false;
+  std::optional<ResolvedPolicy> target_settings_;  // black-box mode: what its socket held
+  std::string target_settings_source_;
   std::optional<TcpState> before_failure_;  // the detector's connection, just before
 
   Moment connect_start_;

@@ -139,6 +139,10 @@ Result<Measurement> Run::watch(const Expectation& expected) {
     reference_ = origin_moment(expected.detection.origin);
     return watch_windows_client();
   }
+  if (!spec_.target.empty() && expected.kind != Expectation::observe) {
+    reference_ = origin_moment(expected.detection.origin);
+    return watch_target();
+  }
   if (expected.kind == Expectation::observe) {
     reference_ = spec_.activity == Activity::sending ? first_send_
                  : spec_.fault == Fault::kill_process || spec_.fault == Fault::stop_process
