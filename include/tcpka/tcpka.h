@@ -6,6 +6,7 @@
 #include "tcpka/detection_model.h"
 #include "tcpka/duration.h"
 #include "tcpka/errno_name.h"
+#include "tcpka/false_kills.h"
 #include "tcpka/policy.h"
 #include "tcpka/policy_warnings.h"
 #include "tcpka/result.h"

@@ -64,6 +64,15 @@ TEST(PolicyCommand, BadInputGetsOneLineAndExitTwo) {
       {"policy", "--bogus"},
       {"bogus"},
       {"policy", "--policy"},
+      {"policy", "--loss", "101%"},
+      {"policy", "--loss", "lots"},
+      {"policy", "--loss", "1%,"},
+      {"policy", "--recommend"},
+      {"policy", "--recommend", "--loss", "1%", "--policy", "10:5:5"},
+      {"policy", "--recommend", "--loss", "1%", "--false-kills", "0"},
+      {"policy", "--recommend", "--loss", "1%", "--false-kills", "1/0"},
+      {"policy", "--recommend", "--loss", "1%", "--middlebox", "nosuchbox"},
+      {"policy", "--middlebox", "aws-nlb"},
   };
   for (const auto& args : cases) {
     const auto result = tcpka(args);
@@ -77,6 +86,45 @@ TEST(PolicyCommand, TheMessageNamesFieldValueAndRange) {
   const auto result = tcpka({"policy", "--policy", "cnt=200"});
   EXPECT_EQ(result.err,
             "tcpka policy: --policy: cnt=200 is out of range: TCP_KEEPCNT accepts 1..127\n");
+}
+
+// 2s:1s:3 on a path losing 10% each way: three lost probe round trips in a row (0.19^3)
+// are bound to come within a day.
+TEST(PolicyCommand, LossSaysHowLikelyAHealthyConnectionIsKilled) {
+  const auto result = tcpka({"policy", "-p", "2s:1s:3", "--loss", "10%"});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_NE(result.out.find("On a path losing 10% each way (a probe round trip fails 19%)"),
+            std::string::npos)
+      << result.out;
+  EXPECT_NE(result.out.find("3 unanswered probes in a row end a healthy connection"),
+            std::string::npos);
+  EXPECT_NE(result.out.find("warning: a false kill chance of 1 per connection per day is high"),
+            std::string::npos)
+      << result.out;
+  const auto json = nlohmann::json::parse(
+      tcpka({"policy", "-p", "idle=30s,intvl=5s,cnt=3", "--loss", "1%,0%", "--json"}).out);
+  EXPECT_EQ(json["false_kills"]["fatal_probe_losses"], 3);
+  EXPECT_NEAR(json["false_kills"]["probe_round_trip_loss"].get<double>(), 0.01, 1e-12);
+  EXPECT_GT(json["false_kills"]["per_day"].get<double>(), 0);
+  EXPECT_LT(json["false_kills"]["per_hour"].get<double>(), json["false_kills"]["per_day"].get<double>());
+}
+
+TEST(PolicyCommand, RecommendGivesTheFastestPolicyWithinTheGoal) {
+  const auto result = tcpka({"policy", "--recommend", "--loss", "1%", "--middlebox", "aws-nlb",
+                             "--false-kills", "1/1000000", "--json"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const auto json = nlohmann::json::parse(result.out);
+  EXPECT_LE(json["false_kills_per_day"].get<double>(), 1e-6) << json;
+  EXPECT_GE(json["idle_ms"].get<int>(), 10'000) << json;
+  EXPECT_LE(json["idle_ms"].get<int>(), 315'000) << json;
+  // The recommendation is a policy the other commands take.
+  const auto shown = tcpka({"policy", "-p", json["policy"].get<std::string>(), "--loss", "1%"});
+  EXPECT_EQ(shown.exit_code, 0) << shown.err;
+  EXPECT_EQ(shown.out.find("warning: a false kill chance"), std::string::npos) << shown.out;
+  // A path that loses too much has no answer: said, exit 1.
+  const auto hopeless = tcpka({"policy", "--recommend", "--loss", "60%"});
+  EXPECT_EQ(hopeless.exit_code, 1);
+  EXPECT_NE(hopeless.err.find("no policy"), std::string::npos) << hopeless.err;
 }
 
 TEST(PolicyCommand, NoArgumentsPrintsHelpAndExitsTwo) {

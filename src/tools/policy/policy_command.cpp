@@ -6,8 +6,12 @@
 #include <string>
 
 #include "cli/fail.h"
+#include "cli/duration_option.h"
+#include "cli/share_option.h"
+#include "policy/false_kill_report.h"
 #include "policy/live_socket.h"
 #include "policy/policy_report.h"
+#include "tcpka/middleboxes.h"
 #include "tcpka/socket_options.h"
 
 namespace tcpka::tools {
@@ -22,9 +26,60 @@ struct Options {
   bool json = false;
   bool explain = false;
   bool keep_total = false;
+  bool policy_given = false;
+  std::string loss;
+  bool recommend = false;
+  std::string middlebox;
+  std::string false_kills = "1e-6";
+  std::string min_idle = "10s";
 };
 
+int recommend(const Options& options) {
+  if (options.loss.empty()) return fail(kName, "--recommend: give --loss too", kExitBadInput);
+  if (options.policy_given || !options.fd_of.empty()) {
+    return fail(kName, "--recommend chooses the policy: leave out --policy and --fd-of",
+                kExitBadInput);
+  }
+  RecommendationGoal goal;
+  auto loss = parse_path_loss(options.loss);
+  if (!loss) return fail(kName, "--loss: " + loss.error().message, kExitBadInput);
+  goal.loss = *loss;
+  auto per_day = parse_probability(options.false_kills);
+  if (!per_day) return fail(kName, "--false-kills: " + per_day.error().message, kExitBadInput);
+  goal.false_kills_per_day = *per_day;
+  auto min_idle = duration_option("--min-idle", options.min_idle);
+  if (!min_idle) return fail(kName, min_idle.error().message, kExitBadInput);
+  goal.min_idle = *min_idle;
+  std::string middlebox;
+  if (!options.middlebox.empty()) {
+    auto found = find_middlebox(options.middlebox);
+    if (!found) return fail(kName, "--middlebox: " + found.error().message, kExitBadInput);
+    goal.idle_limit = found->idle_timeout;
+    middlebox = fmt::format("{} (forgets idle flows after {})", found->name,
+                            format_duration(found->idle_timeout));
+  }
+  auto recommended = recommend_policy(goal);
+  if (!recommended) return fail(kName, recommended.error().message, kExitCheckFailed);
+  if (options.json) {
+    fmt::print("{}\n", render_json(*recommended, goal).dump(2));
+  } else {
+    fmt::print("{}", render_text(*recommended, goal, middlebox));
+  }
+  return kExitOk;
+}
+
 int run(const Options& options) {
+  if (options.recommend) return recommend(options);
+  if (!options.middlebox.empty() || options.false_kills != "1e-6" || options.min_idle != "10s") {
+    return fail(kName, "--middlebox, --false-kills and --min-idle: only with --recommend",
+                kExitBadInput);
+  }
+  std::optional<PathLoss> loss;
+  if (!options.loss.empty()) {
+    auto parsed = parse_path_loss(options.loss);
+    if (!parsed) return fail(kName, "--loss: " + parsed.error().message, kExitBadInput);
+    loss = *parsed;
+  }
   auto asked = parse_policy(options.policy);
   if (!asked) return fail(kName, "--policy: " + asked.error().message, kExitBadInput);
   auto rtt = parse_duration(options.rtt);
@@ -46,10 +101,15 @@ int run(const Options& options) {
     report.live = std::get<LiveSocket>(live);
   }
 
+  const std::optional<FalseKillReport> false_kills =
+      loss ? std::optional(make_false_kill_report(*effective, *loss)) : std::nullopt;
   if (options.json) {
-    fmt::print("{}\n", render_json(report).dump(2));
+    nlohmann::json json = render_json(report);
+    if (false_kills) json["false_kills"] = render_json(*false_kills);
+    fmt::print("{}\n", json.dump(2));
   } else {
     fmt::print("{}", render_text(report, options.explain));
+    if (false_kills) fmt::print("{}", render_text(*false_kills));
   }
   return report.live && !report.live->matches ? kExitCheckFailed : kExitOk;
 }
@@ -65,7 +125,8 @@ Subcommand add_policy_command(CLI::App& tcpka) {
   app->add_option("-p,--policy", options->policy,
                   "The policy: idle=10s,intvl=5s,cnt=5,ut=auto | 10:5:5 | 30m::10 | on | off. "
                   "Default: off, what a socket has when its program asks for nothing")
-      ->type_name("P");
+      ->type_name("P")
+      ->each([options](const std::string&) { options->policy_given = true; });
   app->add_option("--fd-of", options->fd_of,
                   "Also connect to HOST:PORT with the policy applied and read back what the "
                   "kernel has in force on that socket (exit 1 if it differs)")
@@ -75,6 +136,27 @@ Subcommand add_policy_command(CLI::App& tcpka) {
                 "SIO_KEEPALIVE_VALS: 10), scale the interval so that idle + intvl * cnt stays as "
                 "asked");
   app->add_option("--rtt", options->rtt, "Round-trip time of the path, for the model")
+      ->type_name("D")
+      ->capture_default_str();
+  app->add_option("--loss", options->loss,
+                  "Also say how likely the policy is to kill a healthy idle connection on a path "
+                  "that loses this share of packets (2% each way, or 2%,0.5%: to the peer, back)")
+      ->type_name("SHARE[,BACK]");
+  app->add_flag("--recommend", options->recommend,
+                "Instead, print the policy that finds a silent peer fastest on the --loss path "
+                "within --false-kills and under --middlebox's idle limit");
+  app->add_option("--middlebox", options->middlebox,
+                  "With --recommend: a NAT or load balancer on the path (aws-nlb, gcp-nat, ... as "
+                  "tcpka inspect --middlebox knows them) or its idle limit (350s)")
+      ->type_name("NAME|D");
+  app->add_option("--false-kills", options->false_kills,
+                  "With --recommend: the most false kills accepted, per connection per day "
+                  "(1e-6, 1/1000000)")
+      ->type_name("P")
+      ->capture_default_str();
+  app->add_option("--min-idle", options->min_idle,
+                  "With --recommend: the least idle to consider (each idle connection sends a "
+                  "probe per idle)")
       ->type_name("D")
       ->capture_default_str();
   app->add_flag("--json", options->json, "Print JSON instead of tables");
