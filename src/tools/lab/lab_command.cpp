@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -18,6 +19,7 @@
 
 #include "cli/duration_option.h"
 #include "cli/fail.h"
+#include "cli/share_option.h"
 #include "cli/signals.h"
 #include "lab/lab_report.h"
 #include "lab/report_page.h"
@@ -39,6 +41,12 @@ constexpr Millis kMinTargetStartup{100};
 constexpr Millis kMaxTargetStartup{600'000};
 // While scenarios wait on kernel timers, say which every this often.
 constexpr auto kProgressEvery = std::chrono::seconds(5);
+// mass-crash: two client hosts, each within one port range (1024-65535) of the server's
+// one address and port.
+constexpr int kMinScale = 2;
+constexpr int kMaxScale = 120'000;
+// lossy-path: the router draws per mille; above half the path is not a path.
+constexpr double kMaxLoss = 0.5;
 
 struct Options {
   std::string policy = kDefaultLabPolicy;
@@ -53,6 +61,9 @@ struct Options {
   std::string target_startup = "30s";
   bool target_startup_given = false;
   std::string report;
+  std::string loss = "10%";
+  int scale = CrowdSizes{}.mass_crash_connections;
+  int lossy_connections = CrowdSizes{}.lossy_connections;
   std::string windows_client = TCPKA_WINDOWS_CLIENT;
   bool windows_client_given = false;
 };
@@ -172,8 +183,7 @@ void Runner::report_finished(std::size_t i) {
   const ScenarioResult& r = results_[i];
   const std::string what = r.measured.kind == Measurement::failed_to_run
                                ? "not run: " + r.measured.note
-                               : fmt::format("{} ({})", measured_text(r.measured, limits_.cap),
-                                             verdict(r));
+                               : fmt::format("{} ({})", measured_text(r, limits_.cap), verdict(r));
   fmt::print(stderr, "lab: [{:>2}/{}] {}: {}\n", done, specs_.size(), r.spec.title(), what);
 }
 
@@ -216,7 +226,29 @@ int run(const Options& options) {
   }
   auto target_send = parse_target_send(options.target_send);
   if (!target_send) return fail(kName, "--target-send: " + target_send.error().message, kExitBadInput);
-  std::vector<ScenarioSpec> specs = default_matrix(*policy);
+  auto loss = parse_share(options.loss);
+  if (!loss) return fail(kName, "--loss: " + loss.error().message, kExitBadInput);
+  const double per_mille = *loss * 1000;
+  if (*loss > kMaxLoss || std::abs(per_mille - std::round(per_mille)) > 1e-9) {
+    return fail(kName, "--loss: give 0% to 50% in steps of 0.1% (the router draws per mille)",
+                kExitBadInput);
+  }
+  if (options.scale < kMinScale || options.scale > kMaxScale || options.scale % 2 != 0) {
+    return fail(kName,
+                fmt::format("--scale: give an even count from {} to {} (half from each client "
+                            "host, each within one port range)",
+                            kMinScale, kMaxScale),
+                kExitBadInput);
+  }
+  if (options.lossy_connections < 1 || options.lossy_connections > kMaxScale / 2) {
+    return fail(kName, fmt::format("--lossy-connections: give 1 to {}", kMaxScale / 2),
+                kExitBadInput);
+  }
+  CrowdSizes sizes;
+  sizes.loss = *loss;
+  sizes.lossy_connections = options.lossy_connections;
+  sizes.mass_crash_connections = options.scale;
+  std::vector<ScenarioSpec> specs = default_matrix(*policy, sizes);
   // Said once the whole command line is known to be good: bad input gets one line.
   std::string windows_left_out;
   if (!options.target.empty()) {
@@ -351,6 +383,19 @@ Subcommand add_lab_command(CLI::App& tcpka) {
                   "the Windows build's); 'none' leaves that scenario out")
       ->type_name("EXE")
       ->each([options](const std::string&) { options->windows_client_given = true; });
+  app->add_option("--loss", options->loss,
+                  "lossy-path: the share of packets the router drops each way")
+      ->type_name("SHARE")
+      ->capture_default_str();
+  app->add_option("--lossy-connections", options->lossy_connections,
+                  "lossy-path: how many connections each of its rows watches")
+      ->type_name("N")
+      ->capture_default_str();
+  app->add_option("--scale", options->scale,
+                  "mass-crash: how many connections, half from each client host (100000 runs "
+                  "on a machine with 2 cores and 24 GiB)")
+      ->type_name("N")
+      ->capture_default_str();
   app->add_flag("--list", options->list, "List the scenarios and exit");
   app->add_flag("--json", options->json, "Print the results as JSON");
   app->add_option("--report", options->report,

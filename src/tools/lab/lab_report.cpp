@@ -144,6 +144,42 @@ std::string measured_text(const Measurement& m, Millis cap) {
   return "";
 }
 
+std::string predicted_text(const ScenarioResult& r, Millis cap) {
+  if (r.measured.kind == Measurement::failed_to_run) return "-";
+  if (const auto& p = r.population; p && r.spec.fault == Fault::lossy_path) {
+    return fmt::format("{:.3f} killed in {}", p->predicted, format_seconds(r.spec.window));
+  }
+  if (r.population) return predicted_text(r.expected, cap) + " each";
+  return predicted_text(r.expected, cap);
+}
+
+std::string measured_text(const ScenarioResult& r, Millis cap) {
+  const auto& p = r.population;
+  if (!p || r.measured.kind != Measurement::ended) return measured_text(r.measured, cap);
+  if (r.spec.fault == Fault::lossy_path) {
+    return fmt::format("{}/{} = {:.3f} ({:g}%: {:.3f}..{:.3f})", p->killed, p->connections,
+                       static_cast<double>(p->killed) / p->connections, p->confidence * 100,
+                       p->low, p->high);
+  }
+  return fmt::format("{}/{} inside; p50 {} p99 {} max {}", p->detected_inside, p->dead,
+                     format_seconds(p->percentile(0.5)), format_seconds(p->percentile(0.99)),
+                     format_seconds(p->percentile(1.0)));
+}
+
+namespace {
+
+// The errno/cause column of a population: what ended, and what must not have.
+std::string population_why(const ScenarioResult& r) {
+  const Population& p = *r.population;
+  if (r.spec.fault == Fault::lossy_path) {
+    return p.ended_otherwise > 0 ? fmt::format("ETIMEDOUT; {} ended otherwise", p.ended_otherwise)
+                                 : std::string("ETIMEDOUT keepalive_timeout");
+  }
+  return fmt::format("{} of {} healthy closed", p.healthy_closed, p.connections - p.dead);
+}
+
+}  // namespace
+
 std::string render_table(std::span<const ScenarioResult> results, Millis cap) {
   TextTable table({"scenario", "detects", "predicted", "measured", "ratio", "errno/cause",
                    "on the wire", "verdict"});
@@ -155,15 +191,17 @@ std::string render_table(std::span<const ScenarioResult> results, Millis cap) {
     const bool black_box = !r.spec.target.empty();
     const bool ran = r.measured.kind != Measurement::failed_to_run;
     // A black box's errno is its own; what shows from outside is its keepalive timer.
-    std::string why = r.measured.kind == Measurement::ended
+    std::string why = r.population && ran ? population_why(r)
+                      : r.measured.kind == Measurement::ended
                           ? errno_and_cause(r.measured.error, r.measured.cause)
                       : black_box && ran ? r.measured.note
                                          : std::string();
     // A scenario that did not run has no prediction worth showing: it may have stopped
     // before the lab knew what the detector held.
     table.add_row({r.spec.title(), black_box ? "your server" : who_detects(r.spec),
-                   ran ? predicted_text(r.expected, cap) : "-", measured_text(r.measured, cap),
-                   ran ? ratio(r) : "", std::move(why), ran ? on_the_wire(r.measured) : "-",
+                   predicted_text(r, cap), measured_text(r, cap),
+                   ran && !r.population ? ratio(r) : "", std::move(why),
+                   ran && !r.population ? on_the_wire(r.measured) : "-",
                    verdict(r)});
     if (!ran) {
       ++not_run;
@@ -242,6 +280,30 @@ std::string render_json(std::span<const ScenarioResult> results, Millis cap) {
                          {"measured", measured},
                          {"verdict", verdict(r)},
                          {"pass", r.pass}});
+    if (const auto& p = r.population) {
+      nlohmann::json population{{"connections", p->connections},
+                                {"took_to_open_ms", p->took_to_open.count()}};
+      if (r.spec.fault == Fault::lossy_path) {
+        population["loss_each_way"] = r.spec.loss;
+        population["window_ms"] = r.spec.window.count();
+        population["predicted"] = p->predicted;
+        population["killed"] = p->killed;
+        population["measured"] = static_cast<double>(p->killed) / p->connections;
+        population["interval"] = {p->low, p->high};
+        population["confidence"] = p->confidence;
+        population["ended_otherwise"] = p->ended_otherwise;
+      } else {
+        population["dead"] = p->dead;
+        population["detected_inside"] = p->detected_inside;
+        population["detected_outside"] = p->detected_outside;
+        population["healthy_closed"] = p->healthy_closed;
+        population["p50_ms"] = p->percentile(0.5).count();
+        population["p99_ms"] = p->percentile(0.99).count();
+        population["max_ms"] = p->percentile(1.0).count();
+        population["min_ms"] = p->detection_times.empty() ? 0 : p->detection_times.front().count();
+      }
+      scenarios.back()["population"] = std::move(population);
+    }
     if (!r.spec.target.empty()) {
       nlohmann::json target{{"settings_source", r.target_settings_source},
                             {"output", r.target_output}};

@@ -17,6 +17,9 @@ std::string render_trace(const ScenarioResult& result);
 // Short texts shared by the renderings.
 std::string predicted_text(const Expectation& expected, Millis cap);
 std::string measured_text(const Measurement& measured, Millis cap);
+// A row's: "-" for a scenario that did not run, a population's share or spread.
+std::string predicted_text(const ScenarioResult& result, Millis cap);
+std::string measured_text(const ScenarioResult& result, Millis cap);
 std::string who_detects(const ScenarioSpec& spec);
 // "ok", "OUTSIDE", "not run", "interrupted", or "seen" (a black box whose settings could
 // not be read: watched, not judged).

@@ -181,9 +181,8 @@ std::string results_table(std::span<const ScenarioResult> results, Millis cap) {
         "<tr><td><a href=\"#s{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td "
         "class=\"{}\">{}</td></tr>\n",
         &r - results.data(), escape_html(r.spec.title()), who_detects(r.spec),
-        escape_html(r.measured.kind == Measurement::failed_to_run ? "-"
-                                                                   : predicted_text(r.expected, cap)),
-        escape_html(measured_text(r.measured, cap)), r.pass ? "ok" : "outside",
+        escape_html(predicted_text(r, cap)), escape_html(measured_text(r, cap)),
+        r.pass ? "ok" : "outside",
         escape_html(verdict(r)));
   }
   return html + "</table>\n";

@@ -27,6 +27,9 @@ enum class Fault {
   partition,     // a blackhole for a while (see Outage), then healed
   nat_forgets,   // the router's connection tracking forgets idle flows
   no_listener,   // connect(): the peer's host is silent from the start (SYN dropped)
+  // Many connections at once (ScenarioSpec::connections), judged as a population:
+  lossy_path,  // healthy and idle over a path that loses ScenarioSpec::loss of its packets
+  mass_crash,  // from two client hosts; one vanishes, the other stays
 };
 
 struct ScenarioSpec {
@@ -58,6 +61,11 @@ struct ScenarioSpec {
   // Windows mode: the detector is this Windows program (tcpka-lab-client.exe), run under
   // Wine in the client host; it applies the policy through libtcpka's Windows path.
   std::string windows_client;
+  // lossy_path and mass_crash: how many connections in all; lossy_path: the share of
+  // packets lost each way, and how long after its last segment a connection is watched.
+  int connections = 0;
+  double loss = 0;
+  Millis window{0};
 
   std::string title() const { return variant.empty() ? name : name + " (" + variant + ")"; }
 };
@@ -98,6 +106,25 @@ struct Measurement {
   std::string note;  // failed_to_run: why; otherwise anything worth saying
 };
 
+// A scenario of many connections, judged as a population.
+struct Population {
+  int connections = 0;  // in all
+  Millis took_to_open{0};
+  // lossy_path: healthy connections killed within the window, against the model.
+  double predicted = 0;  // the probability that one is
+  int killed = 0;
+  int ended_otherwise = 0;  // ended within the window, but not by keepalive (not expected)
+  double low = 0, high = 0;  // the binomial interval of killed / connections
+  double confidence = 0;     // of that interval
+  // mass_crash: the crashed host's connections, each against the predicted interval.
+  int dead = 0;
+  int detected_inside = 0;   // ended with the predicted errno inside [earliest, latest]
+  int detected_outside = 0;  // ended, but outside it or with another errno
+  int healthy_closed = 0;    // the other host's connections that ended (none should)
+  std::vector<Millis> detection_times;  // of the dead, in order, for the spread
+  Millis percentile(double p) const;    // of detection_times; 0 when empty
+};
+
 struct ScenarioResult {
   ScenarioSpec spec;
   Expectation expected;
@@ -112,6 +139,7 @@ struct ScenarioResult {
   // Black-box mode: the target's last lines of output, kept when it exited or the
   // scenario did not run.
   std::vector<std::string> target_output;
+  std::optional<Population> population;  // lossy_path and mass_crash
 };
 
 // Whether `measured` is what `expected` says, within the tolerance.

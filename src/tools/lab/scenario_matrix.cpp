@@ -1,5 +1,7 @@
 #include "lab/scenario_matrix.h"
 
+#include <fmt/core.h>
+
 namespace tcpka::tools::lab {
 namespace {
 
@@ -7,6 +9,14 @@ Policy without_user_timeout(Policy policy) {
   policy.user_timeout = UserTimeout::off();
   return policy;
 }
+
+// The lossy path's policies: two counts at a second's idle and interval, so that in the
+// window the kernel gets about a dozen chances per connection to kill it falsely: one
+// policy kills a third of the connections, the other a tenth, well inside the window.
+constexpr const char* kLossyPolicies[] = {"idle=1s,intvl=1s,cnt=2", "idle=1s,intvl=1s,cnt=3"};
+// Kills come on the one-second grid of idle and interval (late by the timers' slack): a
+// window half-way between two grid points is not straddled by a late one.
+constexpr Millis kLossyWindow{15'500};
 
 // For a policy with keepalive off, the UT variants' user timeout.
 constexpr Millis kUserTimeoutWithoutKeepalive{5'000};
@@ -47,7 +57,7 @@ struct Builder {
 
 }  // namespace
 
-std::vector<ScenarioSpec> default_matrix(const Policy& policy) {
+std::vector<ScenarioSpec> default_matrix(const Policy& policy, const CrowdSizes& sizes) {
   Builder m{policy, {}};
   using F = Fault;
   using P = PeerFailure;
@@ -131,6 +141,29 @@ std::vector<ScenarioSpec> default_matrix(const Policy& policy) {
   m.variant("UT").policy = with_user_timeout(policy);
   m.specs.back().tcp_syn_retries.reset();
   m.specs.back().story = "connect() to a host that never answers: the user timeout";
+
+  for (const char* lossy : kLossyPolicies) {
+    ScenarioSpec& spec =
+        m.add("lossy-path",
+              "", Fault::lossy_path, P::host_silent, A::idle);
+    spec.policy = parse_policy(lossy).value();
+    spec.variant = lossy;
+    spec.connections = sizes.lossy_connections;
+    spec.loss = sizes.loss;
+    spec.window = kLossyWindow;
+    spec.story = fmt::format(
+        "{} healthy idle connections over a path losing {:g}% of packets each way: keepalive "
+        "kills some; the model says what share within {}",
+        spec.connections, sizes.loss * 100, format_duration(spec.window));
+  }
+
+  ScenarioSpec& crash = m.add("mass-crash", "", Fault::mass_crash, P::host_silent, A::idle);
+  crash.connections = sizes.mass_crash_connections;
+  crash.variant = fmt::format("{} connections", crash.connections);
+  crash.story = fmt::format(
+      "{} idle connections from two client hosts; one host vanishes: each of its connections "
+      "found inside the interval, none of the other's closed",
+      crash.connections);
   return m.specs;
 }
 

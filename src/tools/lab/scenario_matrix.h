@@ -13,7 +13,14 @@ namespace tcpka::tools::lab {
 // them: every keepalive detection lands within about 5 s.
 inline constexpr const char* kDefaultLabPolicy = "idle=2s,intvl=1s,cnt=3";
 
-std::vector<ScenarioSpec> default_matrix(const Policy& policy);
+// The scenarios of many connections: how they are sized.
+struct CrowdSizes {
+  double loss = 0.10;       // lossy-path: the share lost each way (--loss)
+  int lossy_connections = 500;  // per lossy-path row
+  int mass_crash_connections = 1'000;  // in all, half per client host (--scale)
+};
+
+std::vector<ScenarioSpec> default_matrix(const Policy& policy, const CrowdSizes& sizes = {});
 
 // The Windows scenario: the server's host crashes under a Windows client (`client`, run
 // under Wine) that applied `policy` through libtcpka and waits in recv().

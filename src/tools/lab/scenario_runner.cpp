@@ -7,6 +7,7 @@
 #include <span>
 #include <thread>
 
+#include "lab/population_scenarios.h"
 #include "lab/scenario_run.h"
 #include "net/peer_window.h"
 #include "net/sock_diag.h"
@@ -225,6 +226,8 @@ Result<Expectation> Run::expect() {
 
 ScenarioResult run_scenario(const ScenarioSpec& spec, const RunLimits& limits,
                             ScenarioStatus& status) {
+  if (spec.fault == Fault::lossy_path) return run_lossy_path(spec, limits, status);
+  if (spec.fault == Fault::mass_crash) return run_mass_crash(spec, limits, status);
   return detail::Run(spec, limits, status).go();
 }
 

@@ -55,6 +55,9 @@ Result<void> Run::break_peer() {
     case Fault::nat_forgets:
     case Fault::no_listener:
       break;  // the fault is the router's own behaviour
+    case Fault::lossy_path:
+    case Fault::mass_crash:
+      break;  // population_scenarios.cpp's, never a Run's
   }
   if (!broken) return broken;
   // A fault in the router is in force once its rule is: the firewall may have waited its

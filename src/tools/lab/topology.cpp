@@ -18,12 +18,21 @@ struct Subnet {
 };
 constexpr Subnet kServerSubnet{"198.18.0.", "2001:2:0:1::"};
 constexpr Subnet kClientSubnet{"198.19.0.", "2001:2:0:2::"};
+constexpr Subnet kSecondClientSubnet{"198.19.1.", "2001:2:0:3::"};
+// The server routes both client subnets through the router, in one prefix each.
+constexpr const char* kClientsV4 = "198.19.0.0/16";
+constexpr const char* kClientsV6 = "2001:2:0:2::/63";
 
 const Subnet& subnet(Host host) {
-  return host == Host::server ? kServerSubnet : kClientSubnet;
-}
-Host other(Host host) {
-  return host == Host::server ? Host::client : Host::server;
+  switch (host) {
+    case Host::server:
+      return kServerSubnet;
+    case Host::client:
+      return kClientSubnet;
+    case Host::second_client:
+      return kSecondClientSubnet;
+  }
+  return kClientSubnet;
 }
 
 constexpr const char* kHostLink = "eth0";
@@ -76,7 +85,13 @@ Result<void> bring_up_host(const net::NetNamespace& ns, Host host) {
   auto netlink = net::RouteNetlink::open_in(ns);
   if (!netlink) return netlink.error();
   const Subnet& own = subnet(host);
-  const Subnet& far = subnet(other(host));
+  // Only the far side's subnets are routed: there is no default route.
+  const std::string far_v4 = host == Host::server
+                                 ? std::string(kClientsV4)
+                                 : fmt::format("{}0/24", kServerSubnet.v4_prefix);
+  const std::string far_v6 = host == Host::server
+                                 ? std::string(kClientsV6)
+                                 : fmt::format("{}/64", kServerSubnet.v6_prefix);
   auto& nl = *netlink;
   return in_order(
       [&] { return find_neighbours_fast(ns, kHostLink); }, [&] { return nl.set_up("lo"); },
@@ -85,14 +100,8 @@ Result<void> bring_up_host(const net::NetNamespace& ns, Host host) {
       [&] { return nl.set_up(kHostLink); },
       // Routes once the link runs: IPv6 has no route to the gateway's subnet before.
       [&] { return nl.wait_until_running(kHostLink, kLinkUpTimeout); },
-      // Only the other host's subnet is routed: there is no default route.
-      [&] {
-        return nl.add_route(fmt::format("{}0/24", far.v4_prefix),
-                            fmt::format("{}1", own.v4_prefix));
-      },
-      [&] {
-        return nl.add_route(fmt::format("{}/64", far.v6_prefix), fmt::format("{}1", own.v6_prefix));
-      });
+      [&] { return nl.add_route(far_v4, fmt::format("{}1", own.v4_prefix)); },
+      [&] { return nl.add_route(far_v6, fmt::format("{}1", own.v6_prefix)); });
 }
 
 }  // namespace
@@ -117,10 +126,10 @@ net::SocketAddress Topology::address(Host host, int family, std::uint16_t port) 
 }
 
 std::string Topology::router_link(Host host) {
-  return host == Host::server ? "to-server" : "to-client";
+  return host == Host::server ? "to-server" : host == Host::client ? "to-client" : "to-client-b";
 }
 
-Result<std::unique_ptr<Topology>> Topology::create() {
+Result<std::unique_ptr<Topology>> Topology::create(bool second_client) {
   auto server = net::NetNamespace::create();
   if (!server) return server.error();
   auto router = net::NetNamespace::create();
@@ -130,8 +139,15 @@ Result<std::unique_ptr<Topology>> Topology::create() {
   std::unique_ptr<Topology> topology(
       new Topology(std::move(*server), std::move(*router), std::move(*client)));
 
+  if (second_client) {
+    auto made = net::NetNamespace::create();
+    if (!made) return made.error();
+    if (auto set = prepare_namespace(*made); !set) return set.error();
+    topology->second_client_.emplace(std::move(*made));
+  }
   if (auto set = topology->prepare_namespaces(); !set) return set.error();
-  for (Host host : {Host::server, Host::client}) {
+  for (Host host : {Host::server, Host::client, Host::second_client}) {
+    if (host == Host::second_client && !second_client) continue;
     if (auto linked = topology->link_router(host); !linked) return linked.error();
   }
   auto firewall = net::Firewall::open_in(topology->router_);

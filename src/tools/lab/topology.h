@@ -5,6 +5,9 @@
 //   server  eth0 ====== to-server  router  to-client ====== eth0  client
 //   198.18.0.2          198.18.0.1         198.19.0.1             198.19.0.2
 //   2001:2:0:1::2       2001:2:0:1::1      2001:2:0:2::1          2001:2:0:2::2
+//                                          to-client-b ==== eth0  second client (if asked)
+//                                          198.19.1.1             198.19.1.2
+//                                          2001:2:0:3::1          2001:2:0:3::2
 //
 // Addresses come from 198.18.0.0/15 and 2001:2::/48, the ranges reserved for
 // benchmarking; every scenario has its own namespaces, so they all use the same ones.
@@ -22,20 +25,23 @@
 
 namespace tcpka::tools::lab {
 
-enum class Host { server, client };
+enum class Host { server, client, second_client };
 
 // The router's nftables table; faults are rules in its `fault` chain.
 inline constexpr const char* kRouterTable = "inet tcpka_lab";
 
 class Topology {
  public:
-  static Result<std::unique_ptr<Topology>> create();
+  // With `second_client`, a third host on a subnet of its own (a second rack of clients).
+  static Result<std::unique_ptr<Topology>> create(bool second_client = false);
   ~Topology();  // waits for a reboot still under way
 
   const net::NetNamespace& server() const { return server_; }
   const net::NetNamespace& router() const { return router_; }
   const net::NetNamespace& client() const { return client_; }
-  const net::NetNamespace& of(Host host) const { return host == Host::server ? server_ : client_; }
+  const net::NetNamespace& of(Host host) const {
+    return host == Host::server ? server_ : host == Host::client ? client_ : *second_client_;
+  }
   net::Firewall& firewall() { return *firewall_; }
 
   // A host's address, AF_INET or AF_INET6, with `port`.
@@ -83,8 +89,10 @@ class Topology {
   net::NetNamespace server_;
   net::NetNamespace router_;
   net::NetNamespace client_;
+  std::optional<net::NetNamespace> second_client_;
   std::unique_ptr<net::Firewall> firewall_;
-  std::string links_[2] = {router_link(Host::server), router_link(Host::client)};
+  std::string links_[3] = {router_link(Host::server), router_link(Host::client),
+                           router_link(Host::second_client)};
   int reboots_ = 0;
   std::optional<std::chrono::steady_clock::time_point> rebooted_at_;
   std::thread rebooting_;
