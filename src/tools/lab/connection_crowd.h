@@ -1,8 +1,14 @@
-// Many connections at once between the lab's client hosts and its server, held by the lab:
-// what the lossy-path and mass-crash scenarios watch. The server's ends have the policy
-// (inherited from the listener, as a real server's accepted sockets get it); the clients'
-// ends have none, so that only the server probes. Every end of the server is watched with
-// epoll for the moment it ends, and its error.
+// Many connections at once between the lab's client hosts and its server: what the
+// lossy-path and mass-crash scenarios watch. The server's ends have the policy (inherited
+// from the listener, as a real server's accepted sockets get it); the clients' ends have
+// none, so that only the server probes.
+//
+// The connections are held in shards: child processes of up to kShardSize connections,
+// each with both ends of its own, a listener of its own (a port per shard), and an epoll
+// that reports every server end that ends, with the kernel's time and its error, over a
+// pipe. A process may hold only so many descriptors (RLIMIT_NOFILE, here 20,000 and not
+// raisable without CAP_SYS_RESOURCE); shards make 100,000 connections two descriptors
+// each possible, and spread the work over the cores.
 #pragma once
 
 #include <atomic>
@@ -25,7 +31,6 @@ class ConnectionCrowd {
   using Clock = std::chrono::steady_clock;
 
   struct Member {
-    net::UniqueFd server_end;
     Host client = Host::client;
     // The model's origin: when the server's end last received a segment (TCP_INFO).
     Clock::time_point last_segment;
@@ -37,6 +42,9 @@ class ConnectionCrowd {
   static Result<ConnectionCrowd> open(const Topology& topology, std::span<const Host> clients,
                                       int per_host, const Policy& policy,
                                       const std::atomic<bool>* stop);
+  ConnectionCrowd(ConnectionCrowd&&) noexcept;
+  ConnectionCrowd& operator=(ConnectionCrowd&&) = delete;
+  ~ConnectionCrowd();  // ends the shards and reaps them: their connections go with them
 
   // Reads each open end's time since the last segment it received, from the kernel.
   Result<void> take_last_segments();
@@ -47,13 +55,29 @@ class ConnectionCrowd {
   std::span<const Member> members() const { return members_; }
   Clock::duration took_to_open() const { return took_to_open_; }
 
- private:
-  ConnectionCrowd() = default;
-  Result<void> connect_host(const Topology& topology, Host host, int count, int listener);
+  struct Record;  // what a shard reports (connection_crowd.cpp)
 
+ private:
+  struct Shard {
+    pid_t pid = -1;
+    net::UniqueFd reports;   // the shard's records
+    net::UniqueFd commands;  // ours; closed: the shard exits
+    std::size_t first = 0;   // its first member
+    std::size_t count = 0;
+    std::vector<std::byte> partial;  // a record cut by a read
+  };
+
+  ConnectionCrowd() = default;
+  Result<void> start_shard(const Topology& topology, Host host, int count, const Policy& policy);
+  // Reads what the shards reported, waiting up to `timeout`; false when `ready` (asked
+  // after each batch) or the timeout came first.
+  Result<void> read_reports(std::chrono::milliseconds timeout);
+  void take(const Shard& shard, const Record& record);
+
+  std::vector<Shard> shards_;
   std::vector<Member> members_;
-  std::vector<net::UniqueFd> client_ends_;
-  net::UniqueFd epoll_;
+  std::size_t ready_shards_ = 0;
+  std::size_t taken_shards_ = 0;
   Clock::duration took_to_open_{};
   const std::atomic<bool>* stop_ = nullptr;
 };

@@ -147,7 +147,8 @@ std::string measured_text(const Measurement& m, Millis cap) {
 std::string predicted_text(const ScenarioResult& r, Millis cap) {
   if (r.measured.kind == Measurement::failed_to_run) return "-";
   if (const auto& p = r.population; p && r.spec.fault == Fault::lossy_path) {
-    return fmt::format("{:.3f} killed in {}", p->predicted, format_seconds(r.spec.window));
+    return fmt::format("{:.3f}..{:.3f} killed in {}", p->predicted_low, p->predicted,
+                       format_seconds(r.spec.window));
   }
   if (r.population) return predicted_text(r.expected, cap) + " each";
   return predicted_text(r.expected, cap);
@@ -287,6 +288,7 @@ std::string render_json(std::span<const ScenarioResult> results, Millis cap) {
         population["loss_each_way"] = r.spec.loss;
         population["window_ms"] = r.spec.window.count();
         population["predicted"] = p->predicted;
+        population["predicted_low"] = p->predicted_low;
         population["killed"] = p->killed;
         population["measured"] = static_cast<double>(p->killed) / p->connections;
         population["interval"] = {p->low, p->high};

@@ -111,7 +111,10 @@ struct Population {
   int connections = 0;  // in all
   Millis took_to_open{0};
   // lossy_path: healthy connections killed within the window, against the model.
-  double predicted = 0;  // the probability that one is
+  // The probability that one is, between every timer on time (predicted) and every one
+  // as late as the model's tolerance allows (predicted_low): fewer cycles fit the window.
+  double predicted_low = 0;
+  double predicted = 0;
   int killed = 0;
   int ended_otherwise = 0;  // ended within the window, but not by keepalive (not expected)
   double low = 0, high = 0;  // the binomial interval of killed / connections
