@@ -52,22 +52,6 @@ TEST_F(Lab, TheDefaultMatrixMeasuresWhatTheModelPredicts) {
   EXPECT_EQ(code, 0) << lab.error_output();
 }
 
-TEST_F(Lab, WritesAReportPage) {
-  char path[] = "/tmp/tcpka-lab-report-XXXXXX";
-  const int fd = ::mkstemp(path);
-  ASSERT_GE(fd, 0);
-  ::close(fd);
-  auto lab = SpawnedProcess::start(
-      {TCPKA_BINARY, "lab", "--only", "process-exit", "--only", "host-reboot", "--report", path});
-  EXPECT_EQ(lab.wait_exit(kLabLimit), 0) << lab.error_output();
-  std::ifstream file(path);
-  const std::string page((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-  fs::remove(path);
-  EXPECT_EQ(page.rfind("<!DOCTYPE html>", 0), 0u);
-  EXPECT_NE(page.find("All 3 scenarios as predicted."), std::string::npos);
-  EXPECT_NE(page.find("probe: "), std::string::npos) << "the reboot's probe, on the timeline";
-}
-
 TEST_F(Lab, CtrlCStopsItCleanly) {
   auto lab = SpawnedProcess::start({TCPKA_BINARY, "lab", "--only", "peer-hung"});
   // Interrupted once its peer process runs, as a user would press Ctrl-C mid-way.

@@ -129,7 +129,9 @@ ScenarioResult run_lossy_path(const ScenarioSpec& spec, const RunLimits& limits,
   for (const auto& member : crowd.members()) {
     if (!member.ended || since(member.last_segment, *member.ended) > spec.window) continue;
     (member.error == ETIMEDOUT ? population.killed : population.ended_otherwise) += 1;
+    population.detection_times.push_back(since(member.last_segment, *member.ended));
   }
+  std::sort(population.detection_times.begin(), population.detection_times.end());
   const PathLoss loss{spec.loss, spec.loss};
   population.predicted = false_kill_probability(scene->policy, loss, spec.window);
   population.predicted_low = false_kill_probability(scene->policy, loss, latest_on_time(spec.window));

@@ -69,8 +69,11 @@ struct Scale {
   }
 };
 
-// When the detection, if any, happened (seconds since the reference).
-std::optional<double> detected_at(const Measurement& m) {
+// When the detection, if any, happened (seconds since the reference). A population has
+// many: population_marks() draws them.
+std::optional<double> detected_at(const ScenarioResult& r) {
+  if (r.population) return std::nullopt;
+  const Measurement& m = r.measured;
   if (m.kind == Measurement::ended || m.kind == Measurement::dropped) return seconds(m.after);
   return std::nullopt;
 }
@@ -83,7 +86,11 @@ Scale scale_for(const ScenarioResult& r) {
     from = std::min(from, at);
     to = std::max(to, at);
   }
-  if (auto at = detected_at(r.measured)) to = std::max(to, *at);
+  if (auto at = detected_at(r)) to = std::max(to, *at);
+  if (const auto& p = r.population) {
+    if (!p->detection_times.empty()) to = std::max(to, seconds(p->detection_times.back()));
+    if (r.spec.window > Millis(0)) to = std::max(to, seconds(r.spec.window));
+  }
   if (r.expected.kind == Expectation::detected) {
     to = std::max(to, seconds(r.expected.detection.latest));
   }
@@ -125,8 +132,36 @@ std::string predicted_band(const ScenarioResult& r, const Scale& scale) {
       escape_html(predicted_text(r.expected, Millis(0))));
 }
 
+// A population's ends: how many in each slice of the axis, as bars above it (the tallest
+// reaching the top), each with its count.
+std::string population_marks(const ScenarioResult& r, const Scale& scale) {
+  if (!r.population || r.population->detection_times.empty()) return "";
+  constexpr int kBins = 120;
+  const double width = (scale.to - scale.from) / kBins;
+  std::vector<int> counts(kBins, 0);
+  for (const Millis time : r.population->detection_times) {
+    const auto bin = static_cast<int>((seconds(time) - scale.from) / width);
+    ++counts[static_cast<std::size_t>(std::clamp(bin, 0, kBins - 1))];
+  }
+  const int tallest = *std::max_element(counts.begin(), counts.end());
+  const double room = kAxisY - 10;
+  std::string svg;
+  for (int bin = 0; bin < kBins; ++bin) {
+    const int count = counts[static_cast<std::size_t>(bin)];
+    if (count == 0) continue;
+    const double from = scale.from + bin * width;
+    const double height = std::max(1.0, room * count / tallest);
+    svg += fmt::format(
+        R"(<rect class="ended" x="{:.1f}" y="{:.1f}" width="{:.1f}" height="{:.1f}" fill="#b00020">)"
+        R"(<title>{} ended between {:.3f}s and {:.3f}s</title></rect>)",
+        scale.x(from), kAxisY - height, std::max(1.0, scale.x(from + width) - scale.x(from) - 0.5),
+        height, count, from, from + width);
+  }
+  return svg;
+}
+
 std::string detection_line(const ScenarioResult& r, const Scale& scale) {
-  const auto at = detected_at(r.measured);
+  const auto at = detected_at(r);
   if (!at) return "";
   const double x = scale.x(*at);
   // Near the right edge the label goes to the left of the line.
@@ -167,9 +202,9 @@ std::string timeline(const ScenarioResult& r) {
   const std::string peer = r.spec.detector == Host::server ? "client, router" : "server, router";
   return fmt::format(
       R"(<svg viewBox="0 0 {0} {1}" width="{0}" height="{1}" role="img">)"
-      R"(<text x="2" y="{2}">{3}</text><text x="2" y="{4}">{5}</text>{6}{7}{8}{9}</svg>)",
+      R"(<text x="2" y="{2}">{3}</text><text x="2" y="{4}">{5}</text>{6}{7}{8}{9}{10}</svg>)",
       kWidth, kHeight, kAxisY - 14, detector, kAxisY + 34, peer, predicted_band(r, scale),
-      axis(scale), packet_marks(r, scale), detection_line(r, scale));
+      axis(scale), packet_marks(r, scale), detection_line(r, scale), population_marks(r, scale));
 }
 
 std::string results_table(std::span<const ScenarioResult> results, Millis cap) {
@@ -242,8 +277,7 @@ std::string render_report_page(std::span<const ScenarioResult> results, Millis c
         "<section id=\"s{}\"><h2>{}</h2><p class=\"story\">{} &mdash; predicted {}, measured "
         "{}.</p>\n{}\n</section>\n",
         &r - results.data(), escape_html(r.spec.title()), escape_html(r.spec.story),
-        escape_html(predicted_text(r.expected, cap)), escape_html(measured_text(r.measured, cap)),
-        timeline(r));
+        escape_html(predicted_text(r, cap)), escape_html(measured_text(r, cap)), timeline(r));
   }
   return html + "</body></html>\n";
 }

@@ -124,7 +124,9 @@ struct Population {
   int detected_inside = 0;   // ended with the predicted errno inside [earliest, latest]
   int detected_outside = 0;  // ended, but outside it or with another errno
   int healthy_closed = 0;    // the other host's connections that ended (none should)
-  std::vector<Millis> detection_times;  // of the dead, in order, for the spread
+  // When each connection that ended did, since its last segment, in order: the dead
+  // (mass_crash) or the killed (lossy_path).
+  std::vector<Millis> detection_times;
   Millis percentile(double p) const;    // of detection_times; 0 when empty
 };
 

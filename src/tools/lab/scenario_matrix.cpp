@@ -154,7 +154,7 @@ std::vector<ScenarioSpec> default_matrix(const Policy& policy, const CrowdSizes&
     spec.story = fmt::format(
         "{} healthy idle connections over a path losing {:g}% of packets each way: keepalive "
         "kills some; the model says what share within {}",
-        spec.connections, sizes.loss * 100, format_duration(spec.window));
+        spec.connections, sizes.loss * 100, format_seconds(spec.window));
   }
 
   ScenarioSpec& crash = m.add("mass-crash", "", Fault::mass_crash, P::host_silent, A::idle);
