@@ -9,10 +9,12 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "lab/peer_process.h"
+#include "support/bad_input.h"
 #include "support/child_process.h"
 #include "support/private_netns.h"
 #include "support/privileges.h"
@@ -46,10 +48,57 @@ TEST_F(Lab, TheDefaultMatrixMeasuresWhatTheModelPredicts) {
   const auto report = nlohmann::json::parse(joined(lab.lines()), nullptr, false);
   ASSERT_FALSE(report.is_discarded()) << joined(lab.lines()) << lab.error_output();
   ASSERT_GE(report["scenarios"].size(), 20u);
+  std::map<std::string, nlohmann::json> populations;
   for (const auto& scenario : report["scenarios"]) {
     EXPECT_TRUE(scenario["pass"].get<bool>()) << scenario.dump(2);
+    if (scenario.contains("population")) {
+      populations[scenario["scenario"].get<std::string>() + " " +
+                  scenario["variant"].get<std::string>()] = scenario["population"];
+    }
   }
   EXPECT_EQ(code, 0) << lab.error_output();
+
+  // A thousand connections from two hosts, one of which vanished: every one of its 500
+  // found inside the interval, none of the other's closed.
+  const auto& crash = populations["mass-crash 1000 connections"];
+  EXPECT_EQ(crash["connections"], 1'000) << crash;
+  EXPECT_EQ(crash["dead"], 500) << crash;
+  EXPECT_EQ(crash["detected_inside"], 500) << crash;
+  EXPECT_EQ(crash["healthy_closed"], 0) << crash;
+  EXPECT_LE(crash["p50_ms"].get<int>(), crash["max_ms"].get<int>()) << crash;
+  // The lossy path: the prediction's band meets the measured interval (what pass says),
+  // and one probe more kills fewer healthy connections.
+  const auto& two = populations["lossy-path idle=1s,intvl=1s,cnt=2"];
+  const auto& three = populations["lossy-path idle=1s,intvl=1s,cnt=3"];
+  EXPECT_EQ(two["connections"], 500) << two;
+  EXPECT_GT(two["killed"].get<int>(), three["killed"].get<int>()) << two << three;
+  EXPECT_EQ(two["ended_otherwise"], 0) << two;
+}
+
+// The loss is what kills: the same rows over a path that loses nothing lose nothing.
+TEST_F(Lab, ALosslessPathKillsNoHealthyConnection) {
+  auto lab = SpawnedProcess::start(
+      {TCPKA_BINARY, "lab", "--json", "--only", "lossy-path", "--loss", "0%"});
+  EXPECT_EQ(lab.wait_exit(kLabLimit), 0) << lab.error_output();
+  const auto report = nlohmann::json::parse(joined(lab.lines()), nullptr, false);
+  ASSERT_FALSE(report.is_discarded()) << joined(lab.lines()) << lab.error_output();
+  ASSERT_EQ(report["scenarios"].size(), 2u);
+  for (const auto& scenario : report["scenarios"]) {
+    EXPECT_EQ(scenario["population"]["killed"], 0) << scenario.dump(2);
+    EXPECT_EQ(scenario["population"]["predicted"], 0.0) << scenario.dump(2);
+  }
+}
+
+TEST_F(Lab, BadSizesForTheCrowdsAreBadInput) {
+  expect_bad_input(TCPKA_BINARY, "lab",
+                   {{"--loss", "60%"},
+                    {"--loss", "0.05%"},
+                    {"--loss", "much"},
+                    {"--scale", "3"},
+                    {"--scale", "0"},
+                    {"--scale", "200000"},
+                    {"--scale", "many"},
+                    {"--lossy-connections", "0"}});
 }
 
 TEST_F(Lab, CtrlCStopsItCleanly) {

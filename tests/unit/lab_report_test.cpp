@@ -6,6 +6,7 @@
 
 #include <vector>
 
+#include "lab/population_scenarios.h"
 #include "lab/report_page.h"
 
 namespace tcpka::tools::lab {
@@ -111,6 +112,71 @@ TEST(LabReport, ThePageIsSelfContainedAndEscaped) {
 TEST(LabReport, EscapesEveryHtmlSpecialCharacter) {
   EXPECT_EQ(escape_html(R"(<a href="x">'&'</a>)"),
             "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+}
+
+}  // namespace
+}  // namespace tcpka::tools::lab
+
+namespace tcpka::tools::lab {
+namespace {
+
+TEST(LabPopulation, WilsonsIntervalMatchesItsFormula) {
+  // 50 of 100 at 95%: 0.5 +- 1.96 / 103.84 * sqrt(25 + 0.9604).
+  const BinomialInterval half = wilson_interval(50, 100, 0.95);
+  EXPECT_NEAR(half.low, 0.4038, 1e-4);
+  EXPECT_NEAR(half.high, 0.5962, 1e-4);
+  // None of 10: from 0 to z^2 / (n + z^2).
+  const BinomialInterval none = wilson_interval(0, 10, 0.95);
+  EXPECT_EQ(none.low, 0.0);
+  EXPECT_NEAR(none.high, 3.8416 / 13.8416, 1e-4);
+  // A wider confidence, a wider interval.
+  const BinomialInterval wide = wilson_interval(50, 100, 0.999);
+  EXPECT_LT(wide.low, half.low);
+  EXPECT_GT(wide.high, half.high);
+}
+
+TEST(LabPopulation, RowsSayTheShareAndTheSpread) {
+  ScenarioResult lossy;
+  lossy.spec.name = "lossy-path";
+  lossy.spec.fault = Fault::lossy_path;
+  lossy.spec.window = Millis(15'500);
+  lossy.measured.kind = Measurement::ended;
+  lossy.pass = true;
+  Population killed;
+  killed.connections = 500;
+  killed.killed = 170;
+  killed.predicted_low = 0.297;
+  killed.predicted = 0.340;
+  killed.low = 0.28;
+  killed.high = 0.41;
+  killed.confidence = 0.999;
+  lossy.population = killed;
+
+  ScenarioResult crash;
+  crash.spec.name = "mass-crash";
+  crash.spec.fault = Fault::mass_crash;
+  crash.expected.kind = Expectation::detected;
+  crash.expected.detection.detected = true;
+  crash.expected.detection.earliest = Millis(5'000);
+  crash.expected.detection.latest = Millis(5'675);
+  crash.expected.detection.error = std::make_error_code(std::errc::timed_out);
+  crash.measured.kind = Measurement::ended;
+  crash.pass = true;
+  Population dead;
+  dead.connections = 4;
+  dead.dead = 2;
+  dead.detected_inside = 2;
+  dead.detection_times = {Millis(5'080), Millis(5'100)};
+  crash.population = dead;
+
+  const std::vector<ScenarioResult> results = {lossy, crash};
+  const std::string table = render_table(results, Millis(20'000));
+  EXPECT_NE(table.find("0.297..0.340 killed in 15.5s"), std::string::npos) << table;
+  EXPECT_NE(table.find("170/500 = 0.340 (99.9%: 0.280..0.410)"), std::string::npos) << table;
+  EXPECT_NE(table.find("5s..5.675s ETIMEDOUT each"), std::string::npos) << table;
+  EXPECT_NE(table.find("2/2 inside; p50 5.08s p99 5.1s max 5.1s"), std::string::npos) << table;
+  EXPECT_NE(table.find("0 of 2 healthy closed"), std::string::npos) << table;
+  EXPECT_NE(table.find("all 2 measurements as predicted"), std::string::npos) << table;
 }
 
 }  // namespace
