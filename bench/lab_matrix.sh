@@ -27,7 +27,12 @@ print(f"{'scenario':<42} {'predicted':<24} {'measured (each run)':<28} {'max rat
 for index, first in enumerate(reports[0]["scenarios"]):
     title = first["scenario"] + (f" ({first['variant']})" if first["variant"] else "")
     e = first["expected"]
-    if e["kind"] == "detected":
+    population = first.get("population")
+    if population and "predicted" in population:
+        predicted = f"{population['predicted_low']:.3f}..{population['predicted']:.3f} killed"
+    elif population:
+        predicted = f"{e['earliest_ms']/1000:.3f}..{e['latest_ms']/1000:.3f}s each"
+    elif e["kind"] == "detected":
         predicted = f"{e['earliest_ms']/1000:.3f}..{e['latest_ms']/1000:.3f}s {e['errno']}"
     elif e["kind"] == "beyond_cap":
         predicted = f"{e['earliest_ms']/1000:.1f}s (beyond cap)"
@@ -38,7 +43,12 @@ for index, first in enumerate(reports[0]["scenarios"]):
         s = report["scenarios"][index]
         m = s["measured"]
         passes += s["pass"]
-        if m["kind"] == "ended":
+        p = s.get("population")
+        if p and "predicted" in p:
+            cells.append(f"{p['measured']:.3f}")
+        elif p:
+            cells.append(f"{p['detected_inside']}/{p['dead']}")
+        elif m["kind"] == "ended":
             cells.append(f"{m['after_ms']/1000:.3f}")
             if e["kind"] == "detected" and e["earliest_ms"] > 0:
                 ratios.append(m["after_ms"] / e["earliest_ms"])

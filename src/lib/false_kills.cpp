@@ -24,7 +24,7 @@ constexpr Millis kDay{86'400'000};
 constexpr Millis kHour{3'600'000};
 
 struct Walk {
-  double q = 0;  // a probe round trip fails
+  double q = 0;   // a probe round trip fails
   int fatal = 0;  // unanswered probes in a row that end the connection
   Millis idle{0}, interval{0};
   Millis renewal_gap() const { return std::max(idle, interval); }
@@ -86,9 +86,13 @@ double probability(const Walk& w, Millis within) {
   return steps <= kMaxGridSteps ? exact_probability(w, unit, steps) : limit_probability(w, within);
 }
 
-Error bad_goal(std::string message) { return errno_error(EINVAL, std::move(message)); }
+Error bad_goal(std::string message) {
+  return errno_error(EINVAL, std::move(message));
+}
 
-std::string percent(double share) { return fmt::format("{:g}%", share * 100); }
+std::string percent(double share) {
+  return fmt::format("{:g}%", share * 100);
+}
 
 }  // namespace
 
@@ -119,19 +123,20 @@ Result<Recommendation> recommend_policy(const RecommendationGoal& goal) {
         std::floor(static_cast<double>(goal.idle_limit.count()) * kMiddleboxMargin / 1000));
     max_idle = std::min(max_idle, Millis(seconds * 1000));
     if (max_idle < Millis(1'000)) {
-      return bad_goal(fmt::format("a middlebox that forgets flows after {} leaves no idle of a "
-                                  "whole second under {:g}% of it",
-                                  format_duration(goal.idle_limit), kMiddleboxMargin * 100));
+      return bad_goal(
+          fmt::format("a middlebox that forgets flows after {} leaves no idle of a "
+                      "whole second under {:g}% of it",
+                      format_duration(goal.idle_limit), kMiddleboxMargin * 100));
     }
   }
   const Millis min_interval =
       Millis((std::max<std::int64_t>(goal.min_interval.count(), 1'000) + 999) / 1000 * 1000);
   const std::int64_t min_idle_s = std::max<std::int64_t>(1, (goal.min_idle.count() + 999) / 1000);
   if (Millis(min_idle_s * 1000) > max_idle) {
-    return bad_goal(fmt::format("the least idle allowed ({}) is above the most the middlebox "
-                                "allows ({})",
-                                format_duration(Millis(min_idle_s * 1000)),
-                                format_duration(max_idle)));
+    return bad_goal(
+        fmt::format("the least idle allowed ({}) is above the most the middlebox "
+                    "allows ({})",
+                    format_duration(Millis(min_idle_s * 1000)), format_duration(max_idle)));
   }
 
   const double q = goal.loss.round_trip();
@@ -166,8 +171,8 @@ Result<Recommendation> recommend_policy(const RecommendationGoal& goal) {
     return bad_goal(fmt::format(
         "no policy with idle up to {}, an interval up to {} and up to {} probes keeps false "
         "kills at {:g} a day or fewer on a path that loses {} of probe round trips",
-        format_duration(max_idle), format_duration(kMaxRecommendedInterval),
-        kMaxRecommendedCount, goal.false_kills_per_day, percent(q)));
+        format_duration(max_idle), format_duration(kMaxRecommendedInterval), kMaxRecommendedCount,
+        goal.false_kills_per_day, percent(q)));
   }
   // The search used the renewal's limit; the exact walk decides, a second of idle at a
   // time.
@@ -183,8 +188,9 @@ Result<Recommendation> recommend_policy(const RecommendationGoal& goal) {
   r.detection = r.policy.idle + r.policy.count * r.policy.interval;
   const bool least_idle = r.policy.idle == Millis(min_idle_s * 1000);
   if (q == 0) {
-    r.why = "a path that loses nothing never kills a healthy peer: only the probes' traffic "
-            "(--min-idle) bounds how fast";
+    r.why =
+        "a path that loses nothing never kills a healthy peer: only the probes' traffic "
+        "(--min-idle) bounds how fast";
   } else {
     r.why = fmt::format(
         "a probe round trip fails {} of the time ({} lost each way); {} lost in a row end a "
@@ -194,13 +200,14 @@ Result<Recommendation> recommend_policy(const RecommendationGoal& goal) {
             ? percent(goal.loss.to_peer)
             : percent(goal.loss.to_peer) + " and " + percent(goal.loss.from_peer),
         r.policy.count, std::pow(q, r.policy.count));
-    r.why += least_idle ? fmt::format("at the least idle allowed ({}: it bounds the probes' "
-                                      "traffic), {} probes are the fewest that keep that to {:g} "
-                                      "a day",
-                                      format_duration(r.policy.idle), r.policy.count,
-                                      goal.false_kills_per_day)
-                        : fmt::format("idle {} is the shortest that keeps that to {:g} a day",
-                                      format_duration(r.policy.idle), goal.false_kills_per_day);
+    r.why += least_idle
+                 ? fmt::format(
+                       "at the least idle allowed ({}: it bounds the probes' "
+                       "traffic), {} probes are the fewest that keep that to {:g} "
+                       "a day",
+                       format_duration(r.policy.idle), r.policy.count, goal.false_kills_per_day)
+                 : fmt::format("idle {} is the shortest that keeps that to {:g} a day",
+                               format_duration(r.policy.idle), goal.false_kills_per_day);
   }
   if (r.policy.idle == max_idle && goal.idle_limit > Millis(0)) {
     r.why += fmt::format("; the middlebox ({} idle limit) allows no longer idle",

@@ -106,7 +106,8 @@ TEST(PolicyCommand, LossSaysHowLikelyAHealthyConnectionIsKilled) {
   EXPECT_EQ(json["false_kills"]["fatal_probe_losses"], 3);
   EXPECT_NEAR(json["false_kills"]["probe_round_trip_loss"].get<double>(), 0.01, 1e-12);
   EXPECT_GT(json["false_kills"]["per_day"].get<double>(), 0);
-  EXPECT_LT(json["false_kills"]["per_hour"].get<double>(), json["false_kills"]["per_day"].get<double>());
+  EXPECT_LT(json["false_kills"]["per_hour"].get<double>(),
+            json["false_kills"]["per_day"].get<double>());
 }
 
 TEST(PolicyCommand, RecommendGivesTheFastestPolicyWithinTheGoal) {

@@ -44,8 +44,8 @@ struct LabRun {
 // `tcpka lab --json --target TARGET ARGS...` for the scenarios named.
 LabRun run_black_box(const std::string& target, const std::vector<std::string>& only,
                      const std::vector<std::string>& arguments = {}) {
-  std::vector<std::string> argv = {TCPKA_BINARY, "lab", "--json", "--cap", "8s", "--target",
-                                   target};
+  std::vector<std::string> argv = {TCPKA_BINARY, "lab",      "--json", "--cap",
+                                   "8s",         "--target", target};
   for (const std::string& name : only) {
     argv.push_back("--only");
     argv.push_back(name);
@@ -111,8 +111,9 @@ class LabBlackBox : public ::testing::Test {
 // Without keepalive the Python server keeps a crashed client for ever: the lab reads that
 // its socket has none and predicts exactly that.
 TEST_F(LabBlackBox, AServerWithoutKeepaliveIsPredictedToKeepACrashedClient) {
-  const LabRun run = run_black_box(kEchoServer, {"host-crash-idle", "process-exit", "host-crash-busy"},
-                                   {"--target-send", "hello\\n"});
+  const LabRun run =
+      run_black_box(kEchoServer, {"host-crash-idle", "process-exit", "host-crash-busy"},
+                    {"--target-send", "hello\\n"});
   EXPECT_EQ(run.exit_code, 0) << run.output;
   const auto& idle = run.scenarios.at("host-crash-idle");
   expect_as_predicted(idle, "never");
@@ -157,8 +158,8 @@ TEST_F(LabBlackBox, NginxIsPredictedFromItsOwnKeepalive) {
 // With an HTTP request to send, nginx's answer can be caught in flight.
 TEST_F(LabBlackBox, NginxAnswerInFlightIsBeyondTheCap) {
   const TemporaryDirectory directory("tcpka-lab-nginx");
-  const LabRun run = run_black_box(nginx_target(directory), {"host-crash-busy"},
-                                   {"--target-send", kHttpRequest});
+  const LabRun run =
+      run_black_box(nginx_target(directory), {"host-crash-busy"}, {"--target-send", kHttpRequest});
   EXPECT_EQ(run.exit_code, 0) << run.output;
   const auto& busy = run.scenarios.at("host-crash-busy (answer in flight)");
   expect_as_predicted(busy, "beyond_cap");
@@ -230,8 +231,8 @@ TEST_F(LabBlackBox, TheAnswerInFlightRowSaysItNeedsTargetSend) {
 // A server waited for while it starts slower than the lab's old fixed 5 s (a JVM, a
 // Python behind a version manager's shim): here one that takes 6 s.
 TEST_F(LabBlackBox, WaitsForASlowServerToListen) {
-  const LabRun run = run_black_box("sleep 6; exec " + kEchoServer, {"process-exit"},
-                                   {"--target-startup", "60s"});
+  const LabRun run =
+      run_black_box("sleep 6; exec " + kEchoServer, {"process-exit"}, {"--target-startup", "60s"});
   EXPECT_EQ(run.exit_code, 0) << run.output;
   EXPECT_EQ(run.scenarios.at("process-exit")["measured"]["kind"], "dropped") << run.output;
 }
@@ -248,8 +249,8 @@ TEST_F(LabBlackBox, SaysWhyTheServerDidNotRunAndWhatItWrote) {
       << note;
   EXPECT_NE(note.find("exec sleep 60"), std::string::npos) << note;
 
-  const LabRun exited =
-      run_black_box("echo starting; echo 'cannot open /etc/app.conf' >&2; exit 3", {"process-exit"});
+  const LabRun exited = run_black_box("echo starting; echo 'cannot open /etc/app.conf' >&2; exit 3",
+                                      {"process-exit"});
   EXPECT_EQ(exited.exit_code, 1) << exited.output;
   const auto& scenario = exited.scenarios.at("process-exit");
   EXPECT_NE(scenario["measured"]["note"].get<std::string>().find(

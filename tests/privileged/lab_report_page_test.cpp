@@ -85,7 +85,8 @@ TEST_F(LabReportPage, RendersInABrowserWithATimelinePerScenario) {
                                     "--report", page.string()});
   ASSERT_EQ(lab.wait_exit(kLabLimit), 0) << lab.error_output();
   std::ifstream written(page);
-  const std::string html((std::istreambuf_iterator<char>(written)), std::istreambuf_iterator<char>());
+  const std::string html((std::istreambuf_iterator<char>(written)),
+                         std::istreambuf_iterator<char>());
   const int scenarios = count(html, "<section id=");
   ASSERT_EQ(scenarios, 8) << "host-crash-idle x3, partition-heals x2, lossy-path x2, mass-crash";
 
@@ -93,7 +94,8 @@ TEST_F(LabReportPage, RendersInABrowserWithATimelinePerScenario) {
   ASSERT_EQ(rendered.exit_code, 0) << rendered.errors;
   EXPECT_FALSE(has_console_messages(rendered.errors)) << rendered.errors;
   // Every section's timeline, as the browser built it: an svg with its axis and marks.
-  const std::regex section(R"(<section id="s\d+">[\s\S]*?<svg[^>]*>([\s\S]*?)</svg>[\s\S]*?</section>)");
+  const std::regex section(
+      R"(<section id="s\d+">[\s\S]*?<svg[^>]*>([\s\S]*?)</svg>[\s\S]*?</section>)");
   int drawn = 0;
   for (auto it = std::sregex_iterator(rendered.dom.begin(), rendered.dom.end(), section);
        it != std::sregex_iterator(); ++it) {

@@ -84,12 +84,12 @@ TEST(FalseKills, TheModelAgreesWithASimulationOfTheTimer) {
     PathLoss loss;
     Millis within;
   };
-  for (const Case& c : {Case{keepalive(Millis(1'000), Millis(1'000), 2), {0.1, 0.1}, Millis(15'000)},
-                        Case{keepalive(Millis(1'000), Millis(1'000), 3), {0.1, 0.1}, Millis(15'000)},
-                        Case{keepalive(Millis(2'000), Millis(1'000), 3, Millis(4'000)), {0.2, 0.05},
-                             Millis(30'000)},
-                        Case{keepalive(Millis(1'500), Millis(1'000), 2), {0.05, 0.05},
-                             Millis(20'000)}}) {
+  for (const Case& c :
+       {Case{keepalive(Millis(1'000), Millis(1'000), 2), {0.1, 0.1}, Millis(15'000)},
+        Case{keepalive(Millis(1'000), Millis(1'000), 3), {0.1, 0.1}, Millis(15'000)},
+        Case{
+            keepalive(Millis(2'000), Millis(1'000), 3, Millis(4'000)), {0.2, 0.05}, Millis(30'000)},
+        Case{keepalive(Millis(1'500), Millis(1'000), 2), {0.05, 0.05}, Millis(20'000)}}) {
     constexpr int kConnections = 200'000;
     const double predicted = false_kill_probability(c.policy, c.loss, c.within);
     const double simulated = simulate(c.policy, c.loss, c.within, kConnections);

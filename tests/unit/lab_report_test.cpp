@@ -84,8 +84,7 @@ TEST(LabReport, TheTableSaysWhatWasPredictedAndWhatHappened) {
   // A scenario that did not run has neither a prediction nor an OUTSIDE.
   EXPECT_NE(table.find("server   -                     not run"), std::string::npos) << table;
   EXPECT_EQ(table.find("OUTSIDE"), std::string::npos) << table;
-  EXPECT_NE(table.find("2 of 3 measurements as predicted, 1 not run"), std::string::npos)
-      << table;
+  EXPECT_NE(table.find("2 of 3 measurements as predicted, 1 not run"), std::string::npos) << table;
 }
 
 TEST(LabReport, TheTraceCountsFromTheReference) {

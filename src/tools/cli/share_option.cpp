@@ -21,13 +21,13 @@ Result<double> number(std::string_view text, std::string_view what) {
 
 Result<double> parse_share(std::string_view text) {
   const bool percent = text.ends_with('%');
-  auto value = number(percent ? text.substr(0, text.size() - 1) : text,
-                      "a share (give 1%, 0.5% or 0.01)");
+  auto value =
+      number(percent ? text.substr(0, text.size() - 1) : text, "a share (give 1%, 0.5% or 0.01)");
   if (!value) return value;
   const double share = percent ? *value / 100 : *value;
   if (share < 0 || share >= 1) {
-    return invalid_argument(fmt::format("'{}': give a share from 0 up to (not including) 100%",
-                                        text));
+    return invalid_argument(
+        fmt::format("'{}': give a share from 0 up to (not including) 100%", text));
   }
   return share;
 }
@@ -48,8 +48,8 @@ Result<double> parse_probability(std::string_view text) {
     auto over = number(text.substr(0, slash), "a probability");
     auto under = number(text.substr(slash + 1), "a probability");
     if (!over || !under || *under <= 0) {
-      return invalid_argument(fmt::format("'{}' is not a probability (give 1e-6 or 1/1000000)",
-                                          text));
+      return invalid_argument(
+          fmt::format("'{}' is not a probability (give 1e-6 or 1/1000000)", text));
     }
     value = *over / *under;
   } else if (text.ends_with('%')) {

@@ -70,8 +70,8 @@ std::int64_t monotonic_ns() {
 
 Clock::time_point on_steady_clock(std::int64_t monotonic) {
   // libstdc++'s steady_clock is CLOCK_MONOTONIC.
-  return Clock::time_point(std::chrono::duration_cast<Clock::duration>(
-      std::chrono::nanoseconds(monotonic)));
+  return Clock::time_point(
+      std::chrono::duration_cast<Clock::duration>(std::chrono::nanoseconds(monotonic)));
 }
 
 Error failure(const char* what) {
@@ -180,7 +180,8 @@ void close_all_but(std::array<int, 4> keep) {
           socklen_t length = sizeof(info);
           if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &length) != 0) continue;
           // Keepalive's idle clock runs from the later of the last ACK and the last data.
-          const std::uint32_t since_ms = std::min(info.tcpi_last_ack_recv, info.tcpi_last_data_recv);
+          const std::uint32_t since_ms =
+              std::min(info.tcpi_last_ack_recv, info.tcpi_last_data_recv);
           report(w, {Record::last_segment, static_cast<std::uint32_t>(i),
                      monotonic_ns() - std::int64_t{since_ms} * 1'000'000, 0, 0});
         }
@@ -205,8 +206,7 @@ void close_all_but(std::array<int, 4> keep) {
 
 Result<ConnectionCrowd> ConnectionCrowd::open(const Topology& topology,
                                               std::span<const Host> clients, int per_host,
-                                              const Policy& policy,
-                                              const std::atomic<bool>* stop) {
+                                              const Policy& policy, const std::atomic<bool>* stop) {
   ConnectionCrowd crowd;
   crowd.stop_ = stop;
   const net::FdLimit limit = net::raise_fd_limit(2 * kShardSize + 1'024);
@@ -290,7 +290,8 @@ Result<void> ConnectionCrowd::start_shard(const Topology& topology, Host host, i
 Result<void> ConnectionCrowd::read_reports(std::chrono::milliseconds timeout) {
   std::vector<pollfd> ready;
   ready.reserve(shards_.size());
-  for (const Shard& shard : shards_) ready.push_back({shard.reports.get(), POLLIN, 0});
+  for (const Shard& shard : shards_)
+    ready.push_back({shard.reports.get(), POLLIN, 0});
   const int n = ::poll(ready.data(), ready.size(), static_cast<int>(timeout.count()));
   if (n < 0 && errno == EINTR) return {};
   if (n < 0) return failure("poll");
@@ -312,14 +313,14 @@ Result<void> ConnectionCrowd::read_reports(std::chrono::milliseconds timeout) {
       Record record;
       std::memcpy(&record, shard.partial.data() + i * sizeof(Record), sizeof(Record));
       if (record.kind == Record::failed) {
-        return errno_error(record.error, fmt::format("a shard made {} of its {} connections: {}",
-                                                     record.index, shard.count,
-                                                     std::generic_category().message(record.error)));
+        return errno_error(record.error,
+                           fmt::format("a shard made {} of its {} connections: {}", record.index,
+                                       shard.count, std::generic_category().message(record.error)));
       }
       take(shard, record);
     }
-    shard.partial.erase(shard.partial.begin(),
-                        shard.partial.begin() + static_cast<std::ptrdiff_t>(whole * sizeof(Record)));
+    shard.partial.erase(shard.partial.begin(), shard.partial.begin() + static_cast<std::ptrdiff_t>(
+                                                                           whole * sizeof(Record)));
   }
   return {};
 }
@@ -329,7 +330,8 @@ void ConnectionCrowd::take(const Shard& shard, const Record& record) {
   if (record.kind == Record::taken) ++taken_shards_;
   if (record.index >= shard.count) return;
   Member& member = members_[shard.first + record.index];
-  if (record.kind == Record::last_segment) member.last_segment = on_steady_clock(record.monotonic_ns);
+  if (record.kind == Record::last_segment)
+    member.last_segment = on_steady_clock(record.monotonic_ns);
   if (record.kind == Record::ended) {
     member.ended = on_steady_clock(record.monotonic_ns);
     member.error = record.error;
@@ -356,10 +358,11 @@ Result<bool> ConnectionCrowd::watch_until(Clock::time_point deadline,
                                           const std::function<bool()>& enough) {
   while (!enough()) {
     if (stop_ != nullptr && stop_->load()) return false;
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     if (left.count() <= 0) return true;
-    auto read = read_reports(std::min(left + std::chrono::milliseconds(1),
-                                      std::chrono::milliseconds(kWaitSliceMs)));
+    auto read = read_reports(
+        std::min(left + std::chrono::milliseconds(1), std::chrono::milliseconds(kWaitSliceMs)));
     if (!read) return read.error();
   }
   return true;

@@ -225,7 +225,8 @@ int run(const Options& options) {
     return fail(kName, "--target-send: only with --target", kExitBadInput);
   }
   auto target_send = parse_target_send(options.target_send);
-  if (!target_send) return fail(kName, "--target-send: " + target_send.error().message, kExitBadInput);
+  if (!target_send)
+    return fail(kName, "--target-send: " + target_send.error().message, kExitBadInput);
   auto loss = parse_share(options.loss);
   if (!loss) return fail(kName, "--loss: " + loss.error().message, kExitBadInput);
   const double per_mille = *loss * 1000;

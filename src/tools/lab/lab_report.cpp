@@ -91,10 +91,9 @@ std::string verdict(const ScenarioResult& r) {
 std::string target_settings_text(const ScenarioResult& r) {
   if (!r.target_settings) return "settings " + r.target_settings_source;
   const ResolvedPolicy& p = *r.target_settings;
-  std::string text =
-      p.keepalive ? fmt::format("keepalive {}/{}/{}", format_duration(p.idle),
-                                format_duration(p.interval), p.count)
-                  : std::string("keepalive off");
+  std::string text = p.keepalive ? fmt::format("keepalive {}/{}/{}", format_duration(p.idle),
+                                               format_duration(p.interval), p.count)
+                                 : std::string("keepalive off");
   text += p.user_timeout.count() > 0
               ? fmt::format(", user timeout {}", format_duration(p.user_timeout))
               : std::string(", no user timeout");
@@ -159,8 +158,8 @@ std::string measured_text(const ScenarioResult& r, Millis cap) {
   if (!p || r.measured.kind != Measurement::ended) return measured_text(r.measured, cap);
   if (r.spec.fault == Fault::lossy_path) {
     return fmt::format("{}/{} = {:.3f} ({:g}%: {:.3f}..{:.3f})", p->killed, p->connections,
-                       static_cast<double>(p->killed) / p->connections, p->confidence * 100,
-                       p->low, p->high);
+                       static_cast<double>(p->killed) / p->connections, p->confidence * 100, p->low,
+                       p->high);
   }
   return fmt::format("{}/{} inside; p50 {} p99 {} max {}", p->detected_inside, p->dead,
                      format_seconds(p->percentile(0.5)), format_seconds(p->percentile(0.99)),
@@ -202,8 +201,7 @@ std::string render_table(std::span<const ScenarioResult> results, Millis cap) {
     table.add_row({r.spec.title(), black_box ? "your server" : who_detects(r.spec),
                    predicted_text(r, cap), measured_text(r, cap),
                    ran && !r.population ? ratio(r) : "", std::move(why),
-                   ran && !r.population ? on_the_wire(r.measured) : "-",
-                   verdict(r)});
+                   ran && !r.population ? on_the_wire(r.measured) : "-", verdict(r)});
     if (!ran) {
       ++not_run;
     } else if (r.expected.kind == Expectation::observe) {
@@ -233,13 +231,13 @@ std::string render_table(std::span<const ScenarioResult> results, Millis cap) {
     text += fmt::format("all {} measurements as predicted\n", results.size());
     return text;
   }
-  std::string summary = fmt::format("{} of {} measurements as predicted", as_predicted,
-                                    results.size());
+  std::string summary =
+      fmt::format("{} of {} measurements as predicted", as_predicted, results.size());
   if (outside > 0) summary += fmt::format(", {} outside the prediction", outside);
   if (not_run > 0) summary += fmt::format(", {} not run", not_run);
   if (watched > 0) {
-    summary += fmt::format(", {} watched without a prediction (the server's settings unread)",
-                           watched);
+    summary +=
+        fmt::format(", {} watched without a prediction (the server's settings unread)", watched);
   }
   return text + summary + "\n";
 }

@@ -24,7 +24,8 @@ namespace {
   const int fd = ::socket(server.family(), SOCK_STREAM, 0);
   if (fd < 0 || ::connect(fd, server.get(), server.length) != 0) ::_exit(3);
   for (std::size_t sent = 0; sent < first_bytes.size();) {
-    const ssize_t n = ::send(fd, first_bytes.data() + sent, first_bytes.size() - sent, MSG_NOSIGNAL);
+    const ssize_t n =
+        ::send(fd, first_bytes.data() + sent, first_bytes.size() - sent, MSG_NOSIGNAL);
     if (n <= 0) ::_exit(4);
     sent += static_cast<std::size_t>(n);
   }

@@ -24,7 +24,9 @@ constexpr std::chrono::seconds kHealthyMargin{1};
 
 // The latest kill due on time that is still seen within `window` when every timer fires
 // as late as the model's tolerance allows (an eighth of the delay, plus 50 ms).
-Millis latest_on_time(Millis window) { return (window - Millis(50)) * 8 / 9; }
+Millis latest_on_time(Millis window) {
+  return (window - Millis(50)) * 8 / 9;
+}
 
 Millis since(Clock::time_point from, Clock::time_point to) {
   return std::chrono::duration_cast<Millis>(to - from);
@@ -79,8 +81,8 @@ ScenarioResult not_run(ScenarioResult result, const Error& error, const RunLimit
 
 Millis Population::percentile(double p) const {
   if (detection_times.empty()) return Millis(0);
-  const auto rank = static_cast<std::size_t>(
-      std::ceil(p * static_cast<double>(detection_times.size())));
+  const auto rank =
+      static_cast<std::size_t>(std::ceil(p * static_cast<double>(detection_times.size())));
   return detection_times[std::clamp<std::size_t>(rank, 1, detection_times.size()) - 1];
 }
 
@@ -109,16 +111,17 @@ ScenarioResult run_lossy_path(const ScenarioSpec& spec, const RunLimits& limits,
   // The loss, both ways, in the router: numgen draws per packet (this kernel has no netem).
   const int per_mille = static_cast<int>(std::lround(spec.loss * 1000));
   const std::string link = scene->topology->link_to(Host::client);
-  if (auto lossy = scene->topology->firewall().run(fmt::format(
-          "add rule {0} fault iifname \"{1}\" numgen random mod 1000 < {2} drop\n"
-          "add rule {0} fault oifname \"{1}\" numgen random mod 1000 < {2} drop\n",
-          kRouterTable, link, per_mille));
+  if (auto lossy = scene->topology->firewall().run(
+          fmt::format("add rule {0} fault iifname \"{1}\" numgen random mod 1000 < {2} drop\n"
+                      "add rule {0} fault oifname \"{1}\" numgen random mod 1000 < {2} drop\n",
+                      kRouterTable, link, per_mille));
       !lossy) {
     return not_run(std::move(result), lossy.error(), limits);
   }
   status.phase = ScenarioStatus::watching;
   Clock::time_point latest_start{};
-  for (const auto& member : crowd.members()) latest_start = std::max(latest_start, member.last_segment);
+  for (const auto& member : crowd.members())
+    latest_start = std::max(latest_start, member.last_segment);
   auto watched = crowd.watch_until(latest_start + spec.window, [] { return false; });
   if (!watched) return not_run(std::move(result), watched.error(), limits);
   if (!*watched) return not_run(std::move(result), errno_error(EINTR, "interrupted"), limits);
@@ -134,7 +137,8 @@ ScenarioResult run_lossy_path(const ScenarioSpec& spec, const RunLimits& limits,
   std::sort(population.detection_times.begin(), population.detection_times.end());
   const PathLoss loss{spec.loss, spec.loss};
   population.predicted = false_kill_probability(scene->policy, loss, spec.window);
-  population.predicted_low = false_kill_probability(scene->policy, loss, latest_on_time(spec.window));
+  population.predicted_low =
+      false_kill_probability(scene->policy, loss, latest_on_time(spec.window));
   population.confidence = kConfidence;
   const BinomialInterval interval =
       wilson_interval(population.killed, population.connections, kConfidence);
@@ -164,8 +168,9 @@ ScenarioResult run_mass_crash(const ScenarioSpec& spec, const RunLimits& limits,
   result.expected.detection = detection;
   if (result.expected.kind != Expectation::detected) {
     return not_run(std::move(result),
-                   errno_error(EINVAL, "the policy finds no crashed host within the cap: nothing "
-                                       "to measure at scale"),
+                   errno_error(EINVAL,
+                               "the policy finds no crashed host within the cap: nothing "
+                               "to measure at scale"),
                    limits);
   }
   // The client host vanishes: the router drops everything to and from it.
@@ -195,8 +200,8 @@ ScenarioResult run_mass_crash(const ScenarioSpec& spec, const RunLimits& limits,
   const auto deadline = latest_start + limits.cap;
   auto watched = crowd.watch_until(deadline, all_dead_ended);
   if (watched && *watched) {
-    watched = crowd.watch_until(std::min(deadline, Clock::now() + kHealthyMargin),
-                                [] { return false; });
+    watched =
+        crowd.watch_until(std::min(deadline, Clock::now() + kHealthyMargin), [] { return false; });
   }
   if (!watched) return not_run(std::move(result), watched.error(), limits);
   if (!*watched) return not_run(std::move(result), errno_error(EINTR, "interrupted"), limits);

@@ -217,8 +217,7 @@ std::string results_table(std::span<const ScenarioResult> results, Millis cap) {
         "class=\"{}\">{}</td></tr>\n",
         &r - results.data(), escape_html(r.spec.title()), who_detects(r.spec),
         escape_html(predicted_text(r, cap)), escape_html(measured_text(r, cap)),
-        r.pass ? "ok" : "outside",
-        escape_html(verdict(r)));
+        r.pass ? "ok" : "outside", escape_html(verdict(r)));
   }
   return html + "</table>\n";
 }

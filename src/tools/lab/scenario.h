@@ -116,7 +116,7 @@ struct Population {
   double predicted_low = 0;
   double predicted = 0;
   int killed = 0;
-  int ended_otherwise = 0;  // ended within the window, but not by keepalive (not expected)
+  int ended_otherwise = 0;   // ended within the window, but not by keepalive (not expected)
   double low = 0, high = 0;  // the binomial interval of killed / connections
   double confidence = 0;     // of that interval
   // mass_crash: the crashed host's connections, each against the predicted interval.
@@ -127,7 +127,7 @@ struct Population {
   // When each connection that ended did, since its last segment, in order: the dead
   // (mass_crash) or the killed (lossy_path).
   std::vector<Millis> detection_times;
-  Millis percentile(double p) const;    // of detection_times; 0 when empty
+  Millis percentile(double p) const;  // of detection_times; 0 when empty
 };
 
 struct ScenarioResult {

@@ -4,8 +4,8 @@
 
 #include <thread>
 
-#include "lab/scenario_run.h"
 #include "host/tcp_survey.h"
+#include "lab/scenario_run.h"
 #include "net/connect.h"
 
 namespace tcpka::tools::lab::detail {
@@ -98,8 +98,8 @@ Moment Run::target_quiet_moment() {
       if (is_data(p) && p.source == server) answered = true;
     }
     const Moment now = Moment::now();
-    const bool settled = last != nullptr && now.wall_us - last->time_us >=
-                                                std::chrono::microseconds(kSettled).count();
+    const bool settled = last != nullptr &&
+                         now.wall_us - last->time_us >= std::chrono::microseconds(kSettled).count();
     if ((settled && answered) || Clock::now() >= deadline) {
       return last_to_target != nullptr ? connect_start_.at(last_to_target->time_us) : now;
     }
@@ -113,9 +113,7 @@ Moment Run::target_quiet_moment() {
 void Run::read_target_settings() {
   const std::uint64_t server_ns = topology_->server().inode();
   host::SurveyOptions options;
-  options.keep_namespace = [&](const host::SurveyedNamespace& ns) {
-    return ns.inode == server_ns;
-  };
+  options.keep_namespace = [&](const host::SurveyedNamespace& ns) { return ns.inode == server_ns; };
   options.keep_socket = [&](const host::SurveyedSocket& socket, const host::ProcessTable&) {
     return socket.entry.local.port == kServerPort && watched_ && socket.entry.remote == *watched_;
   };
@@ -169,12 +167,11 @@ Result<void> Run::connect_to_target() {
   auto found = target_connection();
   if (!found) return found.error();
   if (!*found) {
-    return errno_error(ENOTCONN, target_->exit_status()
-                                     ? "the target exited after it accepted the connection"
-                                 : spec_.target_send.empty()
-                                     ? "the target closed the connection at once"
-                                     : "the target closed the connection after the client "
-                                       "sent its --target-send bytes");
+    return errno_error(
+        ENOTCONN, target_->exit_status()      ? "the target exited after it accepted the connection"
+                  : spec_.target_send.empty() ? "the target closed the connection at once"
+                                              : "the target closed the connection after the client "
+                                                "sent its --target-send bytes");
   }
   watched_ = (*found)->remote;
   read_target_settings();
@@ -250,8 +247,8 @@ Result<Measurement> Run::watch_target() {
       // program closed, the kernel's RST when keepalive gave up.
       drain_capture();
       if (const auto ended = target_end_on_the_wire()) {
-        m.after = std::chrono::duration_cast<Millis>(reference_.at(*ended).steady -
-                                                     reference_.steady);
+        m.after =
+            std::chrono::duration_cast<Millis>(reference_.at(*ended).steady - reference_.steady);
       }
       return m;
     }

@@ -143,9 +143,7 @@ std::vector<ScenarioSpec> default_matrix(const Policy& policy, const CrowdSizes&
   m.specs.back().story = "connect() to a host that never answers: the user timeout";
 
   for (const char* lossy : kLossyPolicies) {
-    ScenarioSpec& spec =
-        m.add("lossy-path",
-              "", Fault::lossy_path, P::host_silent, A::idle);
+    ScenarioSpec& spec = m.add("lossy-path", "", Fault::lossy_path, P::host_silent, A::idle);
     spec.policy = parse_policy(lossy).value();
     spec.variant = lossy;
     spec.connections = sizes.lossy_connections;

@@ -15,8 +15,8 @@ inline constexpr const char* kDefaultLabPolicy = "idle=2s,intvl=1s,cnt=3";
 
 // The scenarios of many connections: how they are sized.
 struct CrowdSizes {
-  double loss = 0.10;       // lossy-path: the share lost each way (--loss)
-  int lossy_connections = 500;  // per lossy-path row
+  double loss = 0.10;                  // lossy-path: the share lost each way (--loss)
+  int lossy_connections = 500;         // per lossy-path row
   int mass_crash_connections = 1'000;  // in all, half per client host (--scale)
 };
 

@@ -13,7 +13,9 @@ namespace {
 // The largest file sent: a request, not a bulk transfer (the lab's window is small).
 constexpr std::size_t kMaxFileBytes = 64 * 1024;
 
-Error bad(std::string message) { return errno_error(EINVAL, std::move(message)); }
+Error bad(std::string message) {
+  return errno_error(EINVAL, std::move(message));
+}
 
 int hex_digit(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -29,8 +31,8 @@ Result<std::string> read_file(const std::string& path) {
   }
   std::string bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
   if (bytes.size() > kMaxFileBytes) {
-    return bad(fmt::format("{} has {} bytes; at most {} are sent", path, bytes.size(),
-                           kMaxFileBytes));
+    return bad(
+        fmt::format("{} has {} bytes; at most {} are sent", path, bytes.size(), kMaxFileBytes));
   }
   return bytes;
 }
@@ -47,11 +49,21 @@ Result<std::string> parse_target_send(std::string_view text) {
     }
     if (++i == text.size()) return bad("a lone \\ at the end (write \\\\ for a backslash)");
     switch (text[i]) {
-      case 'r': bytes += '\r'; break;
-      case 'n': bytes += '\n'; break;
-      case 't': bytes += '\t'; break;
-      case '0': bytes += '\0'; break;
-      case '\\': bytes += '\\'; break;
+      case 'r':
+        bytes += '\r';
+        break;
+      case 'n':
+        bytes += '\n';
+        break;
+      case 't':
+        bytes += '\t';
+        break;
+      case '0':
+        bytes += '\0';
+        break;
+      case '\\':
+        bytes += '\\';
+        break;
       case 'x': {
         const int high = i + 1 < text.size() ? hex_digit(text[i + 1]) : -1;
         const int low = i + 2 < text.size() ? hex_digit(text[i + 2]) : -1;

@@ -86,22 +86,20 @@ Result<void> bring_up_host(const net::NetNamespace& ns, Host host) {
   if (!netlink) return netlink.error();
   const Subnet& own = subnet(host);
   // Only the far side's subnets are routed: there is no default route.
-  const std::string far_v4 = host == Host::server
-                                 ? std::string(kClientsV4)
-                                 : fmt::format("{}0/24", kServerSubnet.v4_prefix);
-  const std::string far_v6 = host == Host::server
-                                 ? std::string(kClientsV6)
-                                 : fmt::format("{}/64", kServerSubnet.v6_prefix);
+  const std::string far_v4 = host == Host::server ? std::string(kClientsV4)
+                                                  : fmt::format("{}0/24", kServerSubnet.v4_prefix);
+  const std::string far_v6 = host == Host::server ? std::string(kClientsV6)
+                                                  : fmt::format("{}/64", kServerSubnet.v6_prefix);
   auto& nl = *netlink;
-  return in_order(
-      [&] { return find_neighbours_fast(ns, kHostLink); }, [&] { return nl.set_up("lo"); },
-      [&] { return nl.add_address(kHostLink, fmt::format("{}2/24", own.v4_prefix)); },
-      [&] { return nl.add_address(kHostLink, fmt::format("{}2/64", own.v6_prefix)); },
-      [&] { return nl.set_up(kHostLink); },
-      // Routes once the link runs: IPv6 has no route to the gateway's subnet before.
-      [&] { return nl.wait_until_running(kHostLink, kLinkUpTimeout); },
-      [&] { return nl.add_route(far_v4, fmt::format("{}1", own.v4_prefix)); },
-      [&] { return nl.add_route(far_v6, fmt::format("{}1", own.v6_prefix)); });
+  return in_order([&] { return find_neighbours_fast(ns, kHostLink); },
+                  [&] { return nl.set_up("lo"); },
+                  [&] { return nl.add_address(kHostLink, fmt::format("{}2/24", own.v4_prefix)); },
+                  [&] { return nl.add_address(kHostLink, fmt::format("{}2/64", own.v6_prefix)); },
+                  [&] { return nl.set_up(kHostLink); },
+                  // Routes once the link runs: IPv6 has no route to the gateway's subnet before.
+                  [&] { return nl.wait_until_running(kHostLink, kLinkUpTimeout); },
+                  [&] { return nl.add_route(far_v4, fmt::format("{}1", own.v4_prefix)); },
+                  [&] { return nl.add_route(far_v6, fmt::format("{}1", own.v6_prefix)); });
 }
 
 }  // namespace

@@ -11,7 +11,9 @@ constexpr Millis kDay{86'400'000};
 // ten thousand.
 constexpr double kHighPerDay = 1e-4;
 
-std::string percent(double share) { return fmt::format("{:g}%", share * 100); }
+std::string percent(double share) {
+  return fmt::format("{:g}%", share * 100);
+}
 
 std::string loss_text(PathLoss loss) {
   return loss.to_peer == loss.from_peer
@@ -20,7 +22,9 @@ std::string loss_text(PathLoss loss) {
                            percent(loss.from_peer));
 }
 
-std::string chance(double p) { return p == 0 ? std::string("0") : fmt::format("{:.2g}", p); }
+std::string chance(double p) {
+  return p == 0 ? std::string("0") : fmt::format("{:.2g}", p);
+}
 
 // As `--policy` takes it: ut=auto is idle + intvl * cnt, what the recommendation holds.
 std::string recommended_text(const ResolvedPolicy& p) {
@@ -51,8 +55,8 @@ std::string render_text(const FalseKillReport& r) {
   std::string text = fmt::format("\nOn a path losing {} (a probe round trip fails {}):\n",
                                  loss_text(r.loss), percent(r.loss.round_trip()));
   if (!r.keepalive) return text + "  keepalive is off: no probe, no false kill\n";
-  text += fmt::format("  {} unanswered probe{} in a row end a healthy connection\n",
-                      r.fatal_losses, r.fatal_losses == 1 ? "" : "s");
+  text += fmt::format("  {} unanswered probe{} in a row end a healthy connection\n", r.fatal_losses,
+                      r.fatal_losses == 1 ? "" : "s");
   text += fmt::format("  false kills per idle connection: {} within an hour, {} within a day\n",
                       chance(r.per_hour), chance(r.per_day));
   if (r.warning) text += "  warning: " + *r.warning + "\n";
@@ -75,11 +79,13 @@ std::string render_text(const Recommendation& r, const RecommendationGoal& goal,
                         const std::string& middlebox) {
   std::string text = fmt::format("For a path losing {}", loss_text(goal.loss));
   if (!middlebox.empty()) text += ", through " + middlebox;
-  text += fmt::format(", at most {:g} false kills per connection per day:\n", goal.false_kills_per_day);
+  text +=
+      fmt::format(", at most {:g} false kills per connection per day:\n", goal.false_kills_per_day);
   text += fmt::format("  policy       {}\n", recommended_text(r.policy));
-  text += fmt::format("  detects      a silent peer of an idle connection after {}; data in "
-                      "flight to it after at most the user timeout, {}\n",
-                      format_duration(r.detection), format_duration(r.policy.user_timeout));
+  text += fmt::format(
+      "  detects      a silent peer of an idle connection after {}; data in "
+      "flight to it after at most the user timeout, {}\n",
+      format_duration(r.detection), format_duration(r.policy.user_timeout));
   text += fmt::format("  false kills  {} within an hour, {} within a day\n",
                       chance(r.false_kills_per_hour), chance(r.false_kills_per_day));
   text += "  why          " + r.why + "\n";

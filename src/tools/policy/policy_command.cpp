@@ -5,8 +5,8 @@
 #include <memory>
 #include <string>
 
-#include "cli/fail.h"
 #include "cli/duration_option.h"
+#include "cli/fail.h"
 #include "cli/share_option.h"
 #include "policy/false_kill_report.h"
 #include "policy/live_socket.h"
