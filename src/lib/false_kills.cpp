@@ -1,10 +1,9 @@
 #include "tcpka/false_kills.h"
 
-#include <fmt/core.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <numeric>
 #include <vector>
 
@@ -90,8 +89,15 @@ Error bad_goal(std::string message) {
   return errno_error(EINVAL, std::move(message));
 }
 
+// The library builds for Windows too, without fmt: numbers through snprintf.
+std::string number(double value, const char* format = "%g") {
+  char text[32];
+  std::snprintf(text, sizeof(text), format, value);
+  return text;
+}
+
 std::string percent(double share) {
-  return fmt::format("{:g}%", share * 100);
+  return number(share * 100) + "%";
 }
 
 }  // namespace
@@ -123,20 +129,17 @@ Result<Recommendation> recommend_policy(const RecommendationGoal& goal) {
         std::floor(static_cast<double>(goal.idle_limit.count()) * kMiddleboxMargin / 1000));
     max_idle = std::min(max_idle, Millis(seconds * 1000));
     if (max_idle < Millis(1'000)) {
-      return bad_goal(
-          fmt::format("a middlebox that forgets flows after {} leaves no idle of a "
-                      "whole second under {:g}% of it",
-                      format_duration(goal.idle_limit), kMiddleboxMargin * 100));
+      return bad_goal("a middlebox that forgets flows after " + format_duration(goal.idle_limit) +
+                      " leaves no idle of a whole second under " + percent(kMiddleboxMargin) +
+                      " of it");
     }
   }
   const Millis min_interval =
       Millis((std::max<std::int64_t>(goal.min_interval.count(), 1'000) + 999) / 1000 * 1000);
   const std::int64_t min_idle_s = std::max<std::int64_t>(1, (goal.min_idle.count() + 999) / 1000);
   if (Millis(min_idle_s * 1000) > max_idle) {
-    return bad_goal(
-        fmt::format("the least idle allowed ({}) is above the most the middlebox "
-                    "allows ({})",
-                    format_duration(Millis(min_idle_s * 1000)), format_duration(max_idle)));
+    return bad_goal("the least idle allowed (" + format_duration(Millis(min_idle_s * 1000)) +
+                    ") is above the most the middlebox allows (" + format_duration(max_idle) + ")");
   }
 
   const double q = goal.loss.round_trip();
@@ -168,11 +171,11 @@ Result<Recommendation> recommend_policy(const RecommendationGoal& goal) {
     }
   }
   if (!best) {
-    return bad_goal(fmt::format(
-        "no policy with idle up to {}, an interval up to {} and up to {} probes keeps false "
-        "kills at {:g} a day or fewer on a path that loses {} of probe round trips",
-        format_duration(max_idle), format_duration(kMaxRecommendedInterval), kMaxRecommendedCount,
-        goal.false_kills_per_day, percent(q)));
+    return bad_goal("no policy with idle up to " + format_duration(max_idle) +
+                    ", an interval up to " + format_duration(kMaxRecommendedInterval) +
+                    " and up to " + std::to_string(kMaxRecommendedCount) +
+                    " probes keeps false kills at " + number(goal.false_kills_per_day) +
+                    " a day or fewer on a path that loses " + percent(q) + " of probe round trips");
   }
   // The search used the renewal's limit; the exact walk decides, a second of idle at a
   // time.
@@ -192,26 +195,25 @@ Result<Recommendation> recommend_policy(const RecommendationGoal& goal) {
         "a path that loses nothing never kills a healthy peer: only the probes' traffic "
         "(--min-idle) bounds how fast";
   } else {
-    r.why = fmt::format(
-        "a probe round trip fails {} of the time ({} lost each way); {} lost in a row end a "
-        "connection, {:.3g} of the probe cycles; ",
-        percent(q),
+    const std::string each_way =
         goal.loss.to_peer == goal.loss.from_peer
             ? percent(goal.loss.to_peer)
-            : percent(goal.loss.to_peer) + " and " + percent(goal.loss.from_peer),
-        r.policy.count, std::pow(q, r.policy.count));
+            : percent(goal.loss.to_peer) + " and " + percent(goal.loss.from_peer);
+    r.why = "a probe round trip fails " + percent(q) + " of the time (" + each_way +
+            " lost each way); " + std::to_string(r.policy.count) +
+            " lost in a row end a connection, " + number(std::pow(q, r.policy.count), "%.3g") +
+            " of the probe cycles; ";
+    const std::string goal_text = number(goal.false_kills_per_day) + " a day";
     r.why += least_idle
-                 ? fmt::format(
-                       "at the least idle allowed ({}: it bounds the probes' "
-                       "traffic), {} probes are the fewest that keep that to {:g} "
-                       "a day",
-                       format_duration(r.policy.idle), r.policy.count, goal.false_kills_per_day)
-                 : fmt::format("idle {} is the shortest that keeps that to {:g} a day",
-                               format_duration(r.policy.idle), goal.false_kills_per_day);
+                 ? "at the least idle allowed (" + format_duration(r.policy.idle) +
+                       ": it bounds the probes' traffic), " + std::to_string(r.policy.count) +
+                       " probes are the fewest that keep that to " + goal_text
+                 : "idle " + format_duration(r.policy.idle) +
+                       " is the shortest that keeps that to " + goal_text;
   }
   if (r.policy.idle == max_idle && goal.idle_limit > Millis(0)) {
-    r.why += fmt::format("; the middlebox ({} idle limit) allows no longer idle",
-                         format_duration(goal.idle_limit));
+    r.why += "; the middlebox (" + format_duration(goal.idle_limit) +
+             " idle limit) allows no longer idle";
   }
   return r;
 }
