@@ -30,7 +30,9 @@ set(TCPKA_WINE_ENV WINEPREFIX=${TCPKA_WINE_PREFIX} WINEDEBUG=-all WINEDLLOVERRID
 set(CMAKE_CROSSCOMPILING_EMULATOR env ${TCPKA_WINE_ENV} ${TCPKA_WINE64})
 
 add_library(tcpka_policy_tools STATIC
+  src/tools/cli/share_option.cpp
   src/tools/cli/table.cpp
+  src/tools/policy/false_kill_report.cpp
   src/tools/policy/policy_command.cpp
   src/tools/policy/policy_report.cpp
   src/tools/policy/windows/live_socket.cpp
