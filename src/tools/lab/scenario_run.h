@@ -39,6 +39,9 @@ inline constexpr int kSmallReceiveBuffer = 4096;
 inline constexpr Millis kEchoWait{2'000};
 // Black-box mode: the connection is quiet once nothing crossed the server's link this long.
 inline constexpr Millis kSettled{300};
+// Black-box mode: how long the user's program may take to close a connection whose EOF
+// it was given.
+inline constexpr Millis kTargetReaction{1'000};
 // Black-box mode: how many of the target's last lines of output a report shows.
 inline constexpr std::size_t kTargetOutputLines = 5;
 // Windows mode: Wine makes the client's prefix before the program runs (about 7 s alone,
