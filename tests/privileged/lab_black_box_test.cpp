@@ -91,7 +91,7 @@ void expect_settings(const nlohmann::json& scenario, int idle_ms, int interval_m
 std::string nginx_target(const TemporaryDirectory& directory) {
   const std::string dir = directory.path().string();
   std::ofstream(directory.path() / "nginx.conf.in")
-      << "daemon off;\nmaster_process off;\npid " << dir << "/nginx.pid;\n"
+      << "daemon off;\nmaster_process off;\n"
       << "error_log stderr info;\nevents {}\nhttp {\n  access_log off;\n"
       << "  client_body_temp_path " << dir << "/body;\n  proxy_temp_path " << dir << "/proxy;\n"
       << "  fastcgi_temp_path " << dir << "/fastcgi;\n  uwsgi_temp_path " << dir << "/uwsgi;\n"
@@ -99,8 +99,11 @@ std::string nginx_target(const TemporaryDirectory& directory) {
       << "  keepalive_timeout 1h;\n  client_header_timeout 1h;\n"
       << "  server {\n    listen @PORT@ so_keepalive=2s:1s:3;\n"
       << "    location / { return 200 \"hello\\n\"; }\n  }\n}\n";
-  return "sed s/@PORT@/{port}/ " + dir + "/nginx.conf.in > " + dir + "/nginx.conf && exec " +
-         "/usr/sbin/nginx -p " + dir + " -c " + dir + "/nginx.conf";
+  // Scenarios run at once, each with an nginx of its own: its configuration and pid file
+  // named by its shell's pid.
+  const std::string conf = dir + "/nginx-$$.conf";
+  return "sed s/@PORT@/{port}/ " + dir + "/nginx.conf.in > " + conf + " && exec " +
+         "/usr/sbin/nginx -p " + dir + " -c " + conf + " -g 'pid " + dir + "/nginx-$$.pid;'";
 }
 
 class LabBlackBox : public ::testing::Test {

@@ -143,6 +143,18 @@ Result<Measurement> Run::watch(const Expectation& expected) {
     return watch_windows_client();
   }
   if (!spec_.target.empty() && expected.kind != Expectation::observe) {
+    // The last segment the target received before the fault, from the capture: a probe
+    // answered while the lab read the target's settings (slow on a loaded machine) moves
+    // keepalive's idle clock past the quiet moment.
+    drain_capture();
+    const net::CompactAddress server =
+        net::compact(Topology::address(Host::server, spec_.family, kServerPort));
+    for (const net::CapturedPacket& p : packets_) {
+      if (p.kind == net::CapturedPacket::kTcp && p.destination == server &&
+          p.time_us >= last_segment_.wall_us && p.time_us < failure_.wall_us) {
+        last_segment_ = last_segment_.at(p.time_us);
+      }
+    }
     reference_ = origin_moment(expected.detection.origin);
     return watch_target();
   }
