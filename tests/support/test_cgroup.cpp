@@ -2,9 +2,11 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
+#include <thread>
 
 #include "host/cgroups.h"
 
@@ -18,13 +20,22 @@ TestCgroup::TestCgroup(const std::string& purpose) {
   std::filesystem::create_directory(mount_ + name_);
 }
 
+// The test's processes are moved out, then the cgroup removed. A process that forks while
+// they move (a shell starting its server) puts its child in the cgroup after the list
+// was read, and the removal then fails with EBUSY: moved again, tried again, for a while.
 TestCgroup::~TestCgroup() {
-  std::ifstream procs(mount_ + name_ + "/cgroup.procs");
-  for (std::string pid; std::getline(procs, pid);) {
-    std::ofstream(mount_ + "/cgroup.procs") << pid << "\n";
+  constexpr int kAttempts = 100;
+  constexpr auto kPause = std::chrono::milliseconds(10);
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    std::ifstream procs(mount_ + name_ + "/cgroup.procs");
+    for (std::string pid; std::getline(procs, pid);) {
+      std::ofstream(mount_ + "/cgroup.procs") << pid << "\n";
+    }
+    std::error_code error;
+    std::filesystem::remove(mount_ + name_, error);
+    if (!error || !std::filesystem::exists(mount_ + name_)) return;
+    std::this_thread::sleep_for(kPause);
   }
-  std::error_code ignored;
-  std::filesystem::remove(mount_ + name_, ignored);
 }
 
 void TestCgroup::add(pid_t pid) const {
