@@ -28,13 +28,6 @@ const std::string kPython = "/usr/bin/python3";
 const std::string kEchoServer = kPython + " " TCPKA_TEST_DATA "/echo_server.py {port}";
 const std::string kHttpRequest = "GET / HTTP/1.1\\r\\nHost: lab\\r\\n\\r\\n";
 
-std::string joined(const std::vector<std::string>& lines) {
-  std::string text;
-  for (const std::string& line : lines)
-    text += line + "\n";
-  return text;
-}
-
 struct LabRun {
   std::optional<int> exit_code;
   std::map<std::string, nlohmann::json> scenarios;  // by title ("host-crash-busy (answer ...)")
@@ -54,8 +47,8 @@ LabRun run_black_box(const std::string& target, const std::vector<std::string>& 
   auto lab = SpawnedProcess::start(argv);
   LabRun run;
   run.exit_code = lab.wait_exit(kLabLimit);
-  run.output = joined(lab.lines()) + lab.error_output();
-  const auto report = nlohmann::json::parse(joined(lab.lines()), nullptr, false);
+  run.output = lab.output() + lab.error_output();
+  const auto report = nlohmann::json::parse(lab.output(), nullptr, false);
   if (report.is_discarded()) {
     ADD_FAILURE() << run.output;
     return run;

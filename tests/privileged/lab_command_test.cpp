@@ -30,13 +30,6 @@ namespace fs = std::filesystem;
 // Every scenario waits at most its cap (20 s); they run at once.
 constexpr auto kLabLimit = 120s;
 
-std::string joined(const std::vector<std::string>& lines) {
-  std::string text;
-  for (const std::string& line : lines)
-    text += line + "\n";
-  return text;
-}
-
 class Lab : public ::testing::Test {
  protected:
   void SetUp() override { TCPKA_REQUIRE_NETWORK_NAMESPACES(); }
@@ -45,8 +38,8 @@ class Lab : public ::testing::Test {
 TEST_F(Lab, TheDefaultMatrixMeasuresWhatTheModelPredicts) {
   auto lab = SpawnedProcess::start({TCPKA_BINARY, "lab", "--json"});
   const std::optional<int> code = lab.wait_exit(kLabLimit);
-  const auto report = nlohmann::json::parse(joined(lab.lines()), nullptr, false);
-  ASSERT_FALSE(report.is_discarded()) << joined(lab.lines()) << lab.error_output();
+  const auto report = nlohmann::json::parse(lab.output(), nullptr, false);
+  ASSERT_FALSE(report.is_discarded()) << lab.output() << lab.error_output();
   ASSERT_GE(report["scenarios"].size(), 20u);
   std::map<std::string, nlohmann::json> populations;
   for (const auto& scenario : report["scenarios"]) {
@@ -80,8 +73,8 @@ TEST_F(Lab, ALosslessPathKillsNoHealthyConnection) {
   auto lab = SpawnedProcess::start(
       {TCPKA_BINARY, "lab", "--json", "--only", "lossy-path", "--loss", "0%"});
   EXPECT_EQ(lab.wait_exit(kLabLimit), 0) << lab.error_output();
-  const auto report = nlohmann::json::parse(joined(lab.lines()), nullptr, false);
-  ASSERT_FALSE(report.is_discarded()) << joined(lab.lines()) << lab.error_output();
+  const auto report = nlohmann::json::parse(lab.output(), nullptr, false);
+  ASSERT_FALSE(report.is_discarded()) << lab.output() << lab.error_output();
   ASSERT_EQ(report["scenarios"].size(), 2u);
   for (const auto& scenario : report["scenarios"]) {
     EXPECT_EQ(scenario["population"]["killed"], 0) << scenario.dump(2);
@@ -115,7 +108,7 @@ TEST_F(Lab, CtrlCStopsItCleanly) {
   // How soon it stops is a speed (bench/), not a correctness claim: bounded generously.
   EXPECT_EQ(lab.wait_exit(30s), 1) << "an interrupted check is not a pass";
   EXPECT_NE(lab.error_output().find("interrupted"), std::string::npos) << lab.error_output();
-  EXPECT_NE(joined(lab.lines()).find("interrupted"), std::string::npos) << joined(lab.lines());
+  EXPECT_NE(lab.output().find("interrupted"), std::string::npos) << lab.output();
   for (pid_t peer : peers)
     EXPECT_FALSE(alive(peer)) << "peer process " << peer << " outlived the lab";
 }
@@ -128,8 +121,8 @@ TEST_F(Lab, AWindowsClientUnderWineDetectsACrashedServer) {
   auto lab = SpawnedProcess::start({TCPKA_BINARY, "lab", "--json", "--windows-client",
                                     TCPKA_WINDOWS_CLIENT, "--only", "windows-client"});
   EXPECT_EQ(lab.wait_exit(kLabLimit), 0) << lab.error_output();
-  const auto report = nlohmann::json::parse(joined(lab.lines()), nullptr, false);
-  ASSERT_FALSE(report.is_discarded()) << joined(lab.lines()) << lab.error_output();
+  const auto report = nlohmann::json::parse(lab.output(), nullptr, false);
+  ASSERT_FALSE(report.is_discarded()) << lab.output() << lab.error_output();
   ASSERT_EQ(report["scenarios"].size(), 1u);
   const auto& scenario = report["scenarios"][0];
   EXPECT_EQ(scenario["pass"], true) << scenario;
@@ -177,8 +170,8 @@ TEST_F(Lab, WithoutRootItRunsInAUserNamespace) {
     EXPECT_NE(lab.error_output().find("user namespace"), std::string::npos) << lab.error_output();
     GTEST_SKIP() << "this kernel refuses unprivileged user namespaces: " << lab.error_output();
   }
-  const auto report = nlohmann::json::parse(joined(lab.lines()), nullptr, false);
-  ASSERT_FALSE(report.is_discarded()) << joined(lab.lines()) << lab.error_output();
+  const auto report = nlohmann::json::parse(lab.output(), nullptr, false);
+  ASSERT_FALSE(report.is_discarded()) << lab.output() << lab.error_output();
   ASSERT_EQ(report["scenarios"].size(), 3u) << report.dump(2);
   for (const auto& scenario : report["scenarios"]) {
     // Without CAP_SYS_NICE the lab's watching threads stay in the normal scheduling class,

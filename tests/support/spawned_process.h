@@ -47,6 +47,13 @@ class SpawnedProcess {
   void close_input();
   // Every whole line of standard output read so far.
   const std::vector<std::string>& lines() const { return lines_; }
+  // The same, as one text: each line with its newline.
+  std::string output() const {
+    std::string text;
+    for (const std::string& line : lines_)
+      text += line + "\n";
+    return text;
+  }
   const std::string& error_output() const { return err_; }
 
   void signal(int number) const;

@@ -295,11 +295,10 @@ Result<void> ConnectionCrowd::read_reports(std::chrono::milliseconds timeout) {
   const int n = ::poll(ready.data(), ready.size(), static_cast<int>(timeout.count()));
   if (n < 0 && errno == EINTR) return {};
   if (n < 0) return failure("poll");
-  std::vector<std::byte> buffer(64 * 1024);
   for (std::size_t s = 0; s < shards_.size(); ++s) {
     if (ready[s].revents == 0) continue;
     Shard& shard = shards_[s];
-    const ssize_t got = ::read(shard.reports.get(), buffer.data(), buffer.size());
+    const ssize_t got = ::read(shard.reports.get(), read_buffer_.data(), read_buffer_.size());
     if (got < 0 && errno == EINTR) continue;
     if (got <= 0) {
       int status = 0;
@@ -307,7 +306,7 @@ Result<void> ConnectionCrowd::read_reports(std::chrono::milliseconds timeout) {
       return errno_error(ECHILD, fmt::format("a shard of {} connections ended early (status {})",
                                              shard.count, WEXITSTATUS(status)));
     }
-    shard.partial.insert(shard.partial.end(), buffer.begin(), buffer.begin() + got);
+    shard.partial.insert(shard.partial.end(), read_buffer_.begin(), read_buffer_.begin() + got);
     const std::size_t whole = shard.partial.size() / sizeof(Record);
     for (std::size_t i = 0; i < whole; ++i) {
       Record record;
@@ -336,6 +335,13 @@ void ConnectionCrowd::take(const Shard& shard, const Record& record) {
     member.ended = on_steady_clock(record.monotonic_ns);
     member.error = record.error;
   }
+}
+
+ConnectionCrowd::Clock::time_point ConnectionCrowd::latest_last_segment() const {
+  Clock::time_point latest{};
+  for (const Member& member : members_)
+    latest = std::max(latest, member.last_segment);
+  return latest;
 }
 
 Result<void> ConnectionCrowd::take_last_segments() {
@@ -371,6 +377,7 @@ Result<bool> ConnectionCrowd::watch_until(Clock::time_point deadline,
 ConnectionCrowd::ConnectionCrowd(ConnectionCrowd&& other) noexcept
     : shards_(std::move(other.shards_)),
       members_(std::move(other.members_)),
+      read_buffer_(std::move(other.read_buffer_)),
       ready_shards_(other.ready_shards_),
       taken_shards_(other.taken_shards_),
       took_to_open_(other.took_to_open_),

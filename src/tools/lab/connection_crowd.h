@@ -53,6 +53,8 @@ class ConnectionCrowd {
   Result<bool> watch_until(Clock::time_point deadline, const std::function<bool()>& enough);
 
   std::span<const Member> members() const { return members_; }
+  // The last of the members' last segments: from then on every one is idle.
+  Clock::time_point latest_last_segment() const;
   Clock::duration took_to_open() const { return took_to_open_; }
 
   struct Record;  // what a shard reports (connection_crowd.cpp)
@@ -76,6 +78,7 @@ class ConnectionCrowd {
 
   std::vector<Shard> shards_;
   std::vector<Member> members_;
+  std::vector<std::byte> read_buffer_ = std::vector<std::byte>(64 * 1024);
   std::size_t ready_shards_ = 0;
   std::size_t taken_shards_ = 0;
   Clock::duration took_to_open_{};

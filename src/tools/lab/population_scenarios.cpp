@@ -119,10 +119,7 @@ ScenarioResult run_lossy_path(const ScenarioSpec& spec, const RunLimits& limits,
     return not_run(std::move(result), lossy.error(), limits);
   }
   status.phase = ScenarioStatus::watching;
-  Clock::time_point latest_start{};
-  for (const auto& member : crowd.members())
-    latest_start = std::max(latest_start, member.last_segment);
-  auto watched = crowd.watch_until(latest_start + spec.window, [] { return false; });
+  auto watched = crowd.watch_until(crowd.latest_last_segment() + spec.window, [] { return false; });
   if (!watched) return not_run(std::move(result), watched.error(), limits);
   if (!*watched) return not_run(std::move(result), errno_error(EINTR, "interrupted"), limits);
 
@@ -185,19 +182,15 @@ ScenarioResult run_mass_crash(const ScenarioSpec& spec, const RunLimits& limits,
     return not_run(std::move(result), taken.error(), limits);
   }
   status.phase = ScenarioStatus::watching;
-  Clock::time_point latest_start{};
-  int dead = 0;
-  for (const auto& member : crowd.members()) {
-    latest_start = std::max(latest_start, member.last_segment);
-    if (member.client == Host::client) ++dead;
-  }
+  const auto dead = std::count_if(crowd.members().begin(), crowd.members().end(),
+                                  [](const auto& member) { return member.client == Host::client; });
   const auto all_dead_ended = [&] {
     int ended = 0;
     for (const auto& member : crowd.members())
       ended += member.client == Host::client && member.ended ? 1 : 0;
     return ended == dead;
   };
-  const auto deadline = latest_start + limits.cap;
+  const auto deadline = crowd.latest_last_segment() + limits.cap;
   auto watched = crowd.watch_until(deadline, all_dead_ended);
   if (watched && *watched) {
     watched =
@@ -209,7 +202,7 @@ ScenarioResult run_mass_crash(const ScenarioSpec& spec, const RunLimits& limits,
   Population population;
   population.connections = static_cast<int>(crowd.members().size());
   population.took_to_open = std::chrono::duration_cast<Millis>(crowd.took_to_open());
-  population.dead = dead;
+  population.dead = static_cast<int>(dead);
   const int expected_errno = detection.error.value();
   for (const auto& member : crowd.members()) {
     if (member.client != Host::client) {
