@@ -240,8 +240,10 @@ TEST(Inspect, FlagsWhatPutsAConnectionAtRisk) {
   send_bytes(sending.server.get(), 1000);
   wait_for_state(sending.server.get(),
                  [](const TcpState& s) { return s.retransmits.value_or(0) >= 1; });
-  // An idle connection whose silent peer does not answer keepalive probes: probing.
-  TcpPair probing = connect_over_loopback(AF_INET, policy("idle=1s,intvl=1s,cnt=9"));
+  // An idle connection whose silent peer does not answer keepalive probes: probing. With
+  // 120 probes it lives two minutes: both inspect runs below see it, however slow the
+  // machine (with 9 it had died by the second run, 12.8 s in, under ASan in CI).
+  TcpPair probing = connect_over_loopback(AF_INET, policy("idle=1s,intvl=1s,cnt=120"));
   silence(probing.client.get());
   wait_for_state(probing.server.get(), [](const TcpState& s) { return s.probes.value_or(0) >= 1; });
   // A peer that stopped reading: its window shut, the persist timer probes it.
