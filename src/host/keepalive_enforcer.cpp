@@ -376,7 +376,17 @@ Result<void> remove_pinned_enforcement(const std::string& directory) {
   if (!std::filesystem::is_directory(directory, error)) {
     return errno_error(ENOENT, "nothing is pinned in " + directory);
   }
-  // Unpinning a link drops its last reference: the program is detached.
+  // Unpinning a link drops its last reference, but the kernel frees a link dropped that
+  // way later, on a workqueue (bpf_link_put): until then the program still runs for new
+  // connections. BPF_LINK_DETACH detaches it now, so that --remove is done when it returns.
+  for (const char* name : {kPinnedSockops, kPinnedSetsockopt}) {
+    const std::string path = directory + "/" + name;
+    const int link = bpf_obj_get(path.c_str());
+    if (link < 0) continue;  // not pinned (no --override), or half removed
+    const int detached = bpf_link_detach(link);
+    ::close(link);
+    if (detached != 0) return system_failure("BPF_LINK_DETACH " + path);
+  }
   for (const char* name :
        {kPinnedSockops, kPinnedSetsockopt, kPinnedPolicy, kPinnedCounters, kPinnedAbout}) {
     const std::string path = directory + "/" + name;
