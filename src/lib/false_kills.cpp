@@ -92,8 +92,8 @@ Error bad_goal(std::string message) {
 // The library builds for Windows too, without fmt: numbers through snprintf.
 std::string number(double value, const char* format = "%g") {
   char text[32];
-  std::snprintf(text, sizeof(text), format, value);
-  return text;
+  const int length = std::snprintf(text, sizeof(text), format, value);
+  return length > 0 ? std::string(text) : std::string();
 }
 
 std::string percent(double share) {

@@ -78,7 +78,7 @@ class ConnectionCrowd {
 
   std::vector<Shard> shards_;
   std::vector<Member> members_;
-  std::vector<std::byte> read_buffer_ = std::vector<std::byte>(64 * 1024);
+  std::vector<std::byte> read_buffer_ = std::vector<std::byte>(std::size_t{64} * 1024);
   std::size_t ready_shards_ = 0;
   std::size_t taken_shards_ = 0;
   Clock::duration took_to_open_{};

@@ -52,12 +52,11 @@ Result<void> Run::break_peer() {
       if (broken && peer == Host::server) listener_.reset();
       if (broken) topology_->start_reboot(peer);
       break;
-    case Fault::nat_forgets:
+    case Fault::nat_forgets:  // the fault is the router's own behaviour
     case Fault::no_listener:
-      break;  // the fault is the router's own behaviour
-    case Fault::lossy_path:
+    case Fault::lossy_path:  // population_scenarios.cpp's, never a Run's
     case Fault::mass_crash:
-      break;  // population_scenarios.cpp's, never a Run's
+      break;
   }
   if (!broken) return broken;
   // A fault in the router is in force once its rule is: the firewall may have waited its

@@ -63,7 +63,7 @@ TargetProcess::TargetProcess(TargetProcess&& other) noexcept
 
 std::vector<std::string> TargetProcess::last_lines(std::size_t count) const {
   // The tail is enough: a line longer than this is cut anyway.
-  constexpr off_t kTail = 16 * 1024;
+  constexpr off_t kTail = off_t{16} * 1024;
   constexpr std::size_t kLineWidth = 200;
   struct stat status {};
   if (!output_ || ::fstat(output_.get(), &status) != 0) return {};

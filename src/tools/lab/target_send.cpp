@@ -11,7 +11,7 @@ namespace tcpka::tools::lab {
 namespace {
 
 // The largest file sent: a request, not a bulk transfer (the lab's window is small).
-constexpr std::size_t kMaxFileBytes = 64 * 1024;
+constexpr std::size_t kMaxFileBytes = std::size_t{64} * 1024;
 
 Error bad(std::string message) {
   return errno_error(EINVAL, std::move(message));
