@@ -67,6 +67,7 @@ enum class Origin {
   first_send,    // the first send of the data the peer never acknowledges
   window_shut,   // the peer's receive window shutting
   connect,       // the call to connect()
+  last_message,  // the last bytes from the peer's application (heartbeats: tcpka/heartbeat.h)
 };
 std::string_view describe(Origin origin);  // "the last segment from the peer"
 

@@ -503,6 +503,8 @@ std::string_view describe(Origin origin) {
       return "the peer's window shutting";
     case Origin::connect:
       return "connect()";
+    case Origin::last_message:
+      return "the last bytes from the peer's application";
   }
   return "the failure";
 }

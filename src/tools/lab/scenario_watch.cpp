@@ -86,6 +86,8 @@ const Moment& Run::origin_moment(Origin origin) const {
       return window_shut_;
     case Origin::connect:
       return connect_start_;
+    case Origin::last_message:  // the lab's peers send no heartbeats yet: their last bytes
+      return last_segment_;
     case Origin::failure:
       return failure_;
   }
