@@ -34,6 +34,7 @@ add_library(tcpka_policy_tools STATIC
   src/tools/cli/table.cpp
   src/tools/policy/false_kill_report.cpp
   src/tools/policy/policy_command.cpp
+  src/tools/policy/heartbeat_report.cpp
   src/tools/policy/policy_report.cpp
   src/tools/policy/windows/live_socket.cpp
 )

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <string>
+#include <system_error>
 
 namespace tcpka {
 namespace {
@@ -258,8 +259,24 @@ Millis heartbeat_tick(const HeartbeatPolicy& policy) {
 Detection predict_heartbeat(PeerFailure failure, const HeartbeatPolicy& policy, Millis tick,
                             const PathFacts& path) {
   Detection d;
-  if (failure == PeerFailure::process_exit || failure == PeerFailure::host_rebooted) {
-    d.explanation = "the peer's kernel ends the connection (FIN or RST) long before a heartbeat";
+  const auto with_slack = [&](Millis bound) {
+    return bound + bound / 8 + tick + std::max(path.rtt, Millis(0)) + Millis(50);
+  };
+  if (failure == PeerFailure::process_exit) {
+    d.explanation = "the peer's kernel closes the connection (FIN) at once";
+    return d;
+  }
+  if (failure == PeerFailure::host_rebooted) {
+    // A silent connection's first ping reaches a host that no longer knows it.
+    d.detected = true;
+    d.earliest = policy.interval;
+    d.latest = with_slack(policy.interval);
+    d.error = std::make_error_code(std::errc::connection_reset);
+    d.cause = CloseCause::peer_reset;
+    d.origin = Origin::last_message;
+    d.probes = 1;
+    d.explanation = "the first ping, after " + format_duration(policy.interval) +
+                    " of silence, is answered with RST";
     return d;
   }
   // A steady peer's heartbeats arrive an interval apart (plus the path's jitter), so phi's
@@ -276,8 +293,8 @@ Detection predict_heartbeat(PeerFailure failure, const HeartbeatPolicy& policy, 
   }
   d.detected = true;
   d.earliest = bound;
-  d.latest = bound + bound / 8 + tick + std::max(path.rtt, Millis(0)) + Millis(50);
-  d.cause = CloseCause::heartbeat_timeout;
+  d.latest = with_slack(bound);
+  d.cause = CloseCause::heartbeat_timeout;  // the application's own close: no errno
   d.origin = Origin::last_message;
   // Pings go out an interval, two intervals... after the last bytes heard, until death.
   d.probes = static_cast<int>((bound - Millis(1)) / policy.interval);

@@ -73,6 +73,10 @@ TEST(PolicyCommand, BadInputGetsOneLineAndExitTwo) {
       {"policy", "--recommend", "--loss", "1%", "--false-kills", "1/0"},
       {"policy", "--recommend", "--loss", "1%", "--middlebox", "nosuchbox"},
       {"policy", "--middlebox", "aws-nlb"},
+      {"policy", "--heartbeat", "0s"},
+      {"policy", "--heartbeat", "1s,timeout=1s"},
+      {"policy", "--heartbeat", "1s,phi=8,timeout=3s"},
+      {"policy", "--heartbeat", "1s,window=5"},
   };
   for (const auto& args : cases) {
     const auto result = tcpka(args);
@@ -126,6 +130,28 @@ TEST(PolicyCommand, RecommendGivesTheFastestPolicyWithinTheGoal) {
   const auto hopeless = tcpka({"policy", "--recommend", "--loss", "60%"});
   EXPECT_EQ(hopeless.exit_code, 1);
   EXPECT_NE(hopeless.err.find("no policy"), std::string::npos) << hopeless.err;
+}
+
+// A hung peer is invisible to keepalive; the heartbeat finds it, and a crashed host too,
+// long before keepalive's 25 s.
+TEST(PolicyCommand, HeartbeatSaysWhatItFindsAndWhetherItIsFirst) {
+  const auto result = tcpka({"policy", "-p", "10:5:3", "--heartbeat", "1s,timeout=3s"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_NE(result.out.find("With heartbeats 1s (a ping after 1s of silence"), std::string::npos)
+      << result.out;
+  EXPECT_NE(result.out.find("process hung          3s..3.488s heartbeat_timeout  never"),
+            std::string::npos)
+      << result.out;
+  EXPECT_NE(result.out.find("host rebooted         1s..1.238s ECONNRESET"), std::string::npos);
+  const auto json = nlohmann::json::parse(
+      tcpka({"policy", "-p", "10:5:3", "--heartbeat", "1s,phi=8", "--json"}).out);
+  const auto& failures = json["heartbeat"]["failures"];
+  ASSERT_EQ(failures.size(), 5U);
+  EXPECT_EQ(failures[0]["first"], "kernel");  // a process exit: FIN at once
+  EXPECT_EQ(failures[4]["failure"], "process_hung");
+  EXPECT_EQ(failures[4]["first"], "heartbeat");
+  EXPECT_EQ(failures[4]["heartbeat"]["cause"], "heartbeat_timeout");
+  EXPECT_EQ(json["heartbeat"]["policy"]["phi"]["threshold"], 8);
 }
 
 TEST(PolicyCommand, NoArgumentsPrintsHelpAndExitsTwo) {

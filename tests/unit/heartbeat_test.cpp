@@ -120,10 +120,14 @@ TEST(PredictHeartbeat, FindsAHungPeerAtTheTimeoutFromItsLastBytes) {
   EXPECT_TRUE(d.admits(Millis(3'100)));
 }
 
-TEST(PredictHeartbeat, LeavesAPeerWhoseKernelEndsTheConnectionToTheKernel) {
+TEST(PredictHeartbeat, LeavesAProcessExitToTheKernelAndMeetsARebootWithItsFirstPing) {
   const HeartbeatPolicy policy = *parse_heartbeat("1s");
   EXPECT_FALSE(predict_heartbeat(PeerFailure::process_exit, policy, Millis(10)).detected);
-  EXPECT_FALSE(predict_heartbeat(PeerFailure::host_rebooted, policy, Millis(10)).detected);
+  const Detection reboot = predict_heartbeat(PeerFailure::host_rebooted, policy, Millis(10));
+  ASSERT_TRUE(reboot.detected);
+  EXPECT_EQ(reboot.earliest, Millis(1'000));
+  EXPECT_EQ(reboot.cause, CloseCause::peer_reset);
+  EXPECT_EQ(reboot.error, std::make_error_code(std::errc::connection_reset));
   EXPECT_TRUE(predict_heartbeat(PeerFailure::host_silent, policy, Millis(10)).detected);
 }
 

@@ -9,6 +9,7 @@
 #include "cli/fail.h"
 #include "cli/share_option.h"
 #include "policy/false_kill_report.h"
+#include "policy/heartbeat_report.h"
 #include "policy/live_socket.h"
 #include "policy/policy_report.h"
 #include "tcpka/middleboxes.h"
@@ -32,6 +33,7 @@ struct Options {
   std::string middlebox;
   std::string false_kills = "1e-6";
   std::string min_idle = "10s";
+  std::string heartbeat;
 };
 
 int recommend(const Options& options) {
@@ -80,6 +82,12 @@ int run(const Options& options) {
     if (!parsed) return fail(kName, "--loss: " + parsed.error().message, kExitBadInput);
     loss = *parsed;
   }
+  std::optional<HeartbeatPolicy> heartbeat;
+  if (!options.heartbeat.empty()) {
+    auto parsed = parse_heartbeat(options.heartbeat);
+    if (!parsed) return fail(kName, "--heartbeat: " + parsed.error().message, kExitBadInput);
+    heartbeat = *parsed;
+  }
   auto asked = parse_policy(options.policy);
   if (!asked) return fail(kName, "--policy: " + asked.error().message, kExitBadInput);
   auto rtt = parse_duration(options.rtt);
@@ -103,13 +111,17 @@ int run(const Options& options) {
 
   const std::optional<FalseKillReport> false_kills =
       loss ? std::optional(make_false_kill_report(*effective, *loss)) : std::nullopt;
+  const std::optional<HeartbeatReport> heartbeats =
+      heartbeat ? std::optional(make_heartbeat_report(*heartbeat, report)) : std::nullopt;
   if (options.json) {
     nlohmann::json json = render_json(report);
     if (false_kills) json["false_kills"] = render_json(*false_kills);
+    if (heartbeats) json["heartbeat"] = render_json(*heartbeats);
     fmt::print("{}\n", json.dump(2));
   } else {
     fmt::print("{}", render_text(report, options.explain));
     if (false_kills) fmt::print("{}", render_text(*false_kills));
+    if (heartbeats) fmt::print("{}", render_text(*heartbeats));
   }
   return report.live && !report.live->matches ? kExitCheckFailed : kExitOk;
 }
@@ -159,6 +171,12 @@ Subcommand add_policy_command(CLI::App& tcpka) {
                   "probe per idle)")
       ->type_name("D")
       ->capture_default_str();
+  app->add_option("--heartbeat", options->heartbeat,
+                  "An application heartbeat beside the policy, as serve and connect take it: "
+                  "INTERVAL[,timeout=D] or INTERVAL,phi=X[,window=N][,min-deviation=D][,pause=D] "
+                  "(e.g. 1s,timeout=3s): when it finds each failure, and whether it or the "
+                  "kernel is first")
+      ->option_text("SPEC");
   app->add_flag("--json", options->json, "Print JSON instead of tables");
   app->add_flag("--explain", options->explain,
                 "Also print each prediction's interval and the mechanism behind it");
