@@ -25,6 +25,7 @@
 #pragma once
 
 #include <bit>
+#include <cassert>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -50,15 +51,13 @@ class DeadlineWheel {
   // Files `key` to come due at `deadline`, moving it if it was armed. A deadline not
   // after now() comes due at the next advance(), and reads back as now().
   void arm(Key key, Tick deadline);
-  // Records a later deadline for an armed key without moving it (see above); an
-  // unarmed key is armed. Precondition: deadline >= deadline(key) if armed; to move a
-  // deadline earlier, arm() it.
+  // Records a later deadline for an armed key without moving it (see above): one store,
+  // no read, so that a busy connection's activity costs no wait on memory. Preconditions:
+  // armed(key), and deadline >= deadline(key); to arm a key or move its deadline
+  // earlier, use arm().
   void postpone(Key key, Tick deadline) {
-    if (key < capacity_ && nodes_[kSentinels + key].prev != kUnlinked) {
-      nodes_[kSentinels + key].deadline = relative(clamp(deadline));
-    } else {
-      arm(key, deadline);
-    }
+    assert(armed(key) && deadline >= this->deadline(key));
+    nodes_[kSentinels + key].deadline = relative(clamp(deadline));
   }
   void cancel(Key key);
 

@@ -83,13 +83,6 @@ TEST(DeadlineWheel, APostponedKeyComesDueAtItsNewDeadlineOnly) {
   EXPECT_EQ(advance_to(wheel, 250), std::vector<Key>{0});
 }
 
-TEST(DeadlineWheel, PostponeArmsAKeyThatIsNotArmed) {
-  DeadlineWheel wheel;
-  wheel.postpone(7, 40);
-  EXPECT_TRUE(wheel.armed(7));
-  EXPECT_EQ(advance_to(wheel, 40), std::vector<Key>{7});
-}
-
 TEST(DeadlineWheel, AKeyArmedInThePastComesDueAtTheNextAdvance) {
   DeadlineWheel wheel(2, 1'000);
   wheel.arm(1, 10);
