@@ -21,6 +21,8 @@ enum class CloseCause {
   connect_timeout,      // connect(): the SYN was never answered
   connect_refused,      // connect(): the SYN was answered with RST
   heartbeat_timeout,    // the application's heartbeat went unanswered
+  too_many_pings,       // the peer pinged more often than the application allows
+  protocol_error,       // the peer sent bytes the application's protocol does not allow
   idle_timeout,         // the application closed a connection silent for too long
   slow_reader,          // the application closed a peer that stopped reading
   local,                // this side closed or aborted it (ECONNABORTED: ss -K, SOCK_DESTROY)
@@ -47,7 +49,8 @@ struct CloseEvidence {
 };
 
 // Turns kernel evidence into a cause. The application-level causes (heartbeat_timeout,
-// idle_timeout, slow_reader, local) are never inferred: the application knows them.
+// too_many_pings, protocol_error, idle_timeout, slow_reader, local) are never inferred:
+// the application knows them.
 CloseCause classify_close(const CloseEvidence& evidence);
 
 }  // namespace tcpka

@@ -13,7 +13,10 @@
 // Keys are the caller's own dense numbers (a file descriptor, a connection's slot), so
 // that no map stands between a connection and its deadline. Each key costs 12 bytes:
 // two links of a doubly linked slot list and a 32-bit deadline kept relative to the
-// wheel's present (hence the 2^31-tick horizon: 24 days at 1 ms ticks).
+// wheel's present (hence the 2^31-tick horizon: 24 days at 1 ms ticks). The wheel keeps
+// them itself, or in an array the caller gives it, which several wheels may share as
+// long as each key is only ever in one of them: the threads of a server indexed by file
+// descriptor then pay 12 bytes per connection, not 12 per connection per thread.
 //
 // Two ways to move a deadline later:
 //  - arm() moves the key to its new slot at once: three links rewritten;
@@ -38,14 +41,49 @@ class DeadlineWheel {
   using Key = std::uint32_t;
   using Tick = std::uint64_t;
 
+ private:
+  static constexpr int kLevels = 6;
+  static constexpr int kSlotBits = 6;
+  static constexpr std::uint32_t kSlots = 1U << kSlotBits;
+  // Node indices: 0 for none (so that zero bytes are an unarmed key), each slot's list
+  // head (level * 64 + slot + 1), the list of keys armed in the past, the list being
+  // expired, and then the keys themselves.
+  static constexpr std::uint32_t kUnlinked = 0;
+  static constexpr std::uint32_t kDue = kLevels * kSlots + 1;
+  static constexpr std::uint32_t kExpiring = kDue + 1;
+  static constexpr std::uint32_t kSentinels = kExpiring + 1;
+  static constexpr std::uint32_t head_of(int level, std::uint32_t slot) {
+    return static_cast<std::uint32_t>(level) * kSlots + slot + 1;
+  }
+
+ public:
   // How far ahead a deadline may be; arm() and postpone() clamp later ones to this.
   static constexpr Tick kHorizon = (Tick{1} << 31) - 1;
+
+  // A key's place in the wheel. Opaque; public so that callers can give the storage.
+  struct KeyNode {
+    std::uint32_t prev = kUnlinked;
+    std::uint32_t next = kUnlinked;
+    std::uint32_t deadline = 0;  // relative to now_, modulo 2^32 (see relative())
+  };
+  static_assert(sizeof(KeyNode) == 12, "a key costs 12 bytes");
 
   // Keys 0..capacity-1 need no allocation; arming a key beyond them grows the wheel.
   // The wheel's present starts at tick `start`.
   explicit DeadlineWheel(std::size_t capacity = 0, Tick start = 0);
+  // Keys 0..capacity-1 live in `keys`, which outlives the wheel, starts as KeyNode{} or
+  // zero bytes (a fresh anonymous mapping will do) and is never grown: arming a key
+  // beyond it is a precondition violation.
+  DeadlineWheel(KeyNode* keys, std::size_t capacity, Tick start = 0);
 
-  // Makes room for keys 0..capacity-1 (the only place the wheel allocates).
+  DeadlineWheel(DeadlineWheel&& other) noexcept;
+  DeadlineWheel& operator=(DeadlineWheel&& other) noexcept;
+  DeadlineWheel(const DeadlineWheel&) = delete;
+  DeadlineWheel& operator=(const DeadlineWheel&) = delete;
+  ~DeadlineWheel() = default;
+
+  // Makes room for keys 0..capacity-1 (the only place the wheel allocates); with storage
+  // from the caller, does nothing.
   void reserve(std::size_t capacity);
 
   // Files `key` to come due at `deadline`, moving it if it was armed. A deadline not
@@ -57,15 +95,13 @@ class DeadlineWheel {
   // earlier, use arm().
   void postpone(Key key, Tick deadline) {
     assert(armed(key) && deadline >= this->deadline(key));
-    nodes_[kSentinels + key].deadline = relative(clamp(deadline));
+    keys_[key].deadline = relative(clamp(deadline));
   }
   void cancel(Key key);
 
-  bool armed(Key key) const {
-    return key < capacity_ && nodes_[kSentinels + key].prev != kUnlinked;
-  }
+  bool armed(Key key) const { return key < capacity_ && keys_[key].prev != kUnlinked; }
   // Precondition: armed(key).
-  Tick deadline(Key key) const { return absolute(nodes_[kSentinels + key].deadline); }
+  Tick deadline(Key key) const { return absolute(keys_[key].deadline); }
   std::size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
   // The last tick advance() reached: every deadline up to it has come due.
@@ -85,24 +121,16 @@ class DeadlineWheel {
   std::size_t advance(Tick now, Expire&& expire);
 
  private:
-  static constexpr int kLevels = 6;
-  static constexpr int kSlotBits = 6;
-  static constexpr std::uint32_t kSlots = 1U << kSlotBits;
-  // Node indices: each slot's list head, then the list of keys armed in the past, the
-  // list being expired, and then the keys themselves.
-  static constexpr std::uint32_t kDue = kLevels * kSlots;
-  static constexpr std::uint32_t kExpiring = kDue + 1;
-  static constexpr std::uint32_t kSentinels = kExpiring + 1;
-  static constexpr std::uint32_t kUnlinked = 0xffffffff;
 
-  // A circular doubly linked list: each slot's list head is a node too, so a key can be
-  // unlinked without knowing which slot it is in.
-  struct Node {
-    std::uint32_t prev = kUnlinked;
-    std::uint32_t next = kUnlinked;
-    std::uint32_t deadline = 0;  // relative to now_, modulo 2^32 (see relative())
-  };
-  static_assert(sizeof(Node) == 12, "a key costs 12 bytes");
+  // Circular doubly linked lists: each slot's list head is a node too, so a key can be
+  // unlinked without knowing which slot it is in. Nodes below kSentinels are the heads
+  // (the wheel's own), the others keys_[node - kSentinels].
+  KeyNode& node(std::uint32_t index) {
+    return index < kSentinels ? heads_[index] : keys_[index - kSentinels];
+  }
+  const KeyNode& node(std::uint32_t index) const {
+    return index < kSentinels ? heads_[index] : keys_[index - kSentinels];
+  }
 
   struct DueSlot {
     int level;
@@ -129,7 +157,7 @@ class DeadlineWheel {
   void unlink(std::uint32_t node);
   // Moves every node of `from` to the end of `to`.
   void splice(std::uint32_t from, std::uint32_t to);
-  bool list_empty(std::uint32_t list) const { return nodes_[list].next == list; }
+  bool list_empty(std::uint32_t list) const { return heads_[list].next == list; }
   std::optional<DueSlot> next_slot() const;
   // Keys armed in the past by advance()'s callbacks stay due; their deadlines become
   // `now`, so that they read back right however far the present then jumps.
@@ -138,7 +166,10 @@ class DeadlineWheel {
   template <class Expire>
   std::size_t drain_expiring(Expire& expire);
 
-  std::vector<Node> nodes_;
+  std::vector<KeyNode> heads_;
+  std::vector<KeyNode> own_keys_;  // empty when the caller gives the storage
+  KeyNode* keys_ = nullptr;
+  bool keys_given_ = false;
   std::size_t capacity_ = 0;
   std::size_t size_ = 0;
   Tick now_;
@@ -149,17 +180,15 @@ template <class Expire>
 std::size_t DeadlineWheel::drain_expiring(Expire& expire) {
   std::size_t expired = 0;
   while (!list_empty(kExpiring)) {
-    const std::uint32_t node = nodes_[kExpiring].next;
-    // The keys of a slot lie anywhere in memory: fetch the next while this one is handled.
-    __builtin_prefetch(&nodes_[nodes_[node].next]);
-    const Tick deadline = absolute(nodes_[node].deadline);
-    unlink(node);
+    const std::uint32_t index = heads_[kExpiring].next;
+    const Tick deadline = absolute(node(index).deadline);
+    unlink(index);
     if (deadline <= now_) {
       --size_;
       ++expired;
-      expire(static_cast<Key>(node - kSentinels));
+      expire(static_cast<Key>(index - kSentinels));
     } else {
-      file(node, deadline);  // a cascade down a level, or a postponed key
+      file(index, deadline);  // a cascade down a level, or a postponed key
     }
   }
   return expired;
@@ -174,8 +203,7 @@ std::size_t DeadlineWheel::advance(Tick now, Expire&& expire) {
   while (const std::optional<DueSlot> due = next_slot()) {
     if (due->start > now) break;
     now_ = due->start;
-    const std::uint32_t head = static_cast<std::uint32_t>(due->level) * kSlots + due->slot;
-    splice(head, kExpiring);
+    splice(head_of(due->level, due->slot), kExpiring);
     expired += drain_expiring(expire);
   }
   keep_due_readable(now);

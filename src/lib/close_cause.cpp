@@ -9,7 +9,7 @@
 namespace tcpka {
 namespace {
 
-constexpr std::array<std::pair<CloseCause, std::string_view>, 14> kNames{{
+constexpr std::array<std::pair<CloseCause, std::string_view>, 16> kNames{{
     {CloseCause::peer_closed, "peer_closed"},
     {CloseCause::peer_reset, "peer_reset"},
     {CloseCause::keepalive_timeout, "keepalive_timeout"},
@@ -20,6 +20,8 @@ constexpr std::array<std::pair<CloseCause, std::string_view>, 14> kNames{{
     {CloseCause::connect_timeout, "connect_timeout"},
     {CloseCause::connect_refused, "connect_refused"},
     {CloseCause::heartbeat_timeout, "heartbeat_timeout"},
+    {CloseCause::too_many_pings, "too_many_pings"},
+    {CloseCause::protocol_error, "protocol_error"},
     {CloseCause::idle_timeout, "idle_timeout"},
     {CloseCause::slow_reader, "slow_reader"},
     {CloseCause::local, "local"},

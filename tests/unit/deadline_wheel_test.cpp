@@ -141,6 +141,18 @@ TEST(DeadlineWheel, SurvivesAJumpPastTheHorizonWithAKeyLeftDue) {
   EXPECT_EQ(advance_to(wheel, (Tick{3} << 31) + 1), std::vector<Key>{1});
 }
 
+// Two wheels, as two threads of a server would hold them, keep their keys in one array.
+TEST(DeadlineWheel, WheelsShareKeyStorageTheCallerGives) {
+  std::vector<DeadlineWheel::KeyNode> keys(8);
+  DeadlineWheel even(keys.data(), keys.size());
+  DeadlineWheel odd(keys.data(), keys.size());
+  for (Key key = 0; key < 8; ++key)
+    (key % 2 == 0 ? even : odd).arm(key, 10 + key);
+  EXPECT_EQ(advance_to(even, 100), (std::vector<Key>{0, 2, 4, 6}));
+  DeadlineWheel moved = std::move(odd);
+  EXPECT_EQ(advance_to(moved, 100), (std::vector<Key>{1, 3, 5, 7}));
+}
+
 // The wheel against a plain ordered map of the same deadlines, over random arms, moves,
 // postpones, cancels and advances of random lengths: every key expires in the advance
 // that reaches its deadline, never sooner, never later.

@@ -57,7 +57,19 @@ ClientLoop::ClientLoop(const ClientPlan& plan, EventLog& log, int stop_signal_fd
       stop_signal_fd_(stop_signal_fd),
       poller_(std::move(poller)),
       slots_(plan.count),
-      buffer_(std::size_t{64} * 1024) {}
+      buffer_(std::size_t{64} * 1024) {
+  message_ = plan.message;
+  if (plan.heartbeat) {
+    message_.clear();
+    net::append_data_frames(message_, plan.message);
+    heartbeat_tick_ = heartbeat_tick(*plan.heartbeat);
+    heartbeat_wheel_.reserve(plan.count);
+  }
+}
+
+Millis ClientLoop::since_start(Clock::time_point now) const {
+  return std::chrono::duration_cast<Millis>(now - started_);
+}
 
 // --- the loop ----------------------------------------------------------------------
 
@@ -83,6 +95,10 @@ ClientTotals ClientLoop::run() {
       timers_.pop();
       on_timer(timer, now);
     }
+    if (plan_.heartbeat) {
+      const auto tick = static_cast<DeadlineWheel::Tick>(since_start(now) / heartbeat_tick_);
+      heartbeat_wheel_.advance(tick, [&](DeadlineWheel::Key key) { check_heartbeat(key, now); });
+    }
     log_.write(log_batch_);
     log_batch_.clear();
   }
@@ -103,6 +119,9 @@ Millis ClientLoop::next_timeout(Clock::time_point now) const {
   if (!timers_.empty()) wake = timers_.top().due;
   if (next_to_open_ < slots_.size()) wake = std::min(wake, next_open_);
   if (plan_.duration > Millis(0)) wake = std::min(wake, started_ + plan_.duration);
+  if (const auto due = heartbeat_wheel_.next_due()) {
+    wake = std::min(wake, started_ + heartbeat_tick_ * static_cast<std::int64_t>(*due));
+  }
   if (wake == Clock::time_point::max()) return Millis(-1);
   // Round up: waking a millisecond early would spin until the deadline.
   return std::max(Millis(0), std::chrono::ceil<Millis>(wake - now));
@@ -216,6 +235,13 @@ void ClientLoop::on_connected(std::size_t index, Slot& slot) {
     end(index, slot, CloseCause::unknown, errno_code(errno));
     return;
   }
+  if (plan_.heartbeat) {
+    slot.frames = {};
+    slot.heartbeats_out.clear();
+    slot.last_ping = Millis(-1);
+    slot.detector.emplace(*plan_.heartbeat, since_start(now));
+    arm_heartbeat(index, slot);
+  }
   if (plan_.message.empty()) return;
   if (plan_.send_every == Millis(0)) {
     send_message(index, slot);
@@ -230,27 +256,47 @@ void ClientLoop::on_connected(std::size_t index, Slot& slot) {
 // Starts the next message, unless the previous one's echo is still on its way (then this
 // round is skipped: one message in flight per connection keeps round trips honest).
 void ClientLoop::send_message(std::size_t index, Slot& slot) {
-  if (slot.awaited > 0 || slot.to_send > 0) return;
-  slot.to_send = slot.awaited = plan_.message.size();
+  if (slot.awaited > 0 || slot.to_send > 0 || !slot.heartbeats_out.empty()) return;
+  slot.to_send = slot.awaited = message_.size();
   slot.message_sent = Clock::now();
   flush_message(index, slot);
 }
 
+// Sends what is left of the message, then the heartbeats waiting behind it: a ping or
+// pong never lands inside a data frame, and a message waits for the heartbeats.
 void ClientLoop::flush_message(std::size_t index, Slot& slot) {
-  while (slot.to_send > 0) {
-    const char* data = plan_.message.data() + (plan_.message.size() - slot.to_send);
-    const ssize_t n = ::send(slot.fd, data, slot.to_send, MSG_NOSIGNAL | MSG_DONTWAIT);
+  const auto send_some = [&](const char* data, std::size_t size) -> ssize_t {
+    while (true) {
+      const ssize_t n = ::send(slot.fd, data, size, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
+      if (n < 0) return -1;
+      slot.bytes_out += static_cast<std::uint64_t>(n);
+      totals_.bytes_out += static_cast<std::uint64_t>(n);
+      return n;
+    }
+  };
+  bool blocked = false;
+  while (slot.to_send > 0 && !blocked) {
+    const ssize_t n = send_some(message_.data() + (message_.size() - slot.to_send), slot.to_send);
     if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
       end_by_kernel(index, slot, errno);
       return;
     }
+    blocked = n == 0;
     slot.to_send -= static_cast<std::size_t>(n);
-    slot.bytes_out += static_cast<std::uint64_t>(n);
-    totals_.bytes_out += static_cast<std::uint64_t>(n);
   }
-  const std::uint32_t events = EPOLLIN | EPOLLRDHUP | (slot.to_send > 0 ? EPOLLOUT : 0u);
+  while (slot.to_send == 0 && !slot.heartbeats_out.empty() && !blocked) {
+    const ssize_t n = send_some(slot.heartbeats_out.data(), slot.heartbeats_out.size());
+    if (n < 0) {
+      end_by_kernel(index, slot, errno);
+      return;
+    }
+    blocked = n == 0;
+    slot.heartbeats_out.erase(0, static_cast<std::size_t>(n));
+  }
+  const bool pending = slot.to_send > 0 || !slot.heartbeats_out.empty();
+  const std::uint32_t events = EPOLLIN | EPOLLRDHUP | (pending ? EPOLLOUT : 0u);
   if (!poller_.modify(slot.fd, events, slot_token(index))) {
     end(index, slot, CloseCause::unknown, errno_code(errno));
   }
@@ -265,13 +311,8 @@ void ClientLoop::on_readable(std::size_t index, Slot& slot) {
       slot.bytes_in += received;
       totals_.bytes_in += received;
       slot.last_received = now;
-      if (slot.awaited > 0) {
-        slot.awaited -= std::min(slot.awaited, received);
-        if (slot.awaited == 0 && now - started_ >= plan_.warmup) {
-          totals_.round_trips.record(
-              std::chrono::duration_cast<LatencyHistogram::Micros>(now - slot.message_sent));
-        }
-      }
+      on_received(index, slot, std::string_view(buffer_.data(), received), now);
+      if (slot.state != Slot::State::open) return;
       if (received < buffer_.size()) return;  // drained: no read just to hear EAGAIN
       continue;
     }
@@ -284,6 +325,80 @@ void ClientLoop::on_readable(std::size_t index, Slot& slot) {
     end_by_kernel(index, slot, errno);
     return;
   }
+}
+
+// Counts echoed bytes toward the message in flight. In framed mode only the data frames'
+// bytes count; a ping is answered, and every frame tells the detector the peer lives.
+void ClientLoop::on_received(std::size_t index, Slot& slot, std::string_view bytes,
+                             Clock::time_point now) {
+  const auto echoed = [&](std::size_t n) {
+    if (slot.awaited == 0) return;
+    slot.awaited -= std::min(slot.awaited, n);
+    if (slot.awaited == 0 && now - started_ >= plan_.warmup) {
+      totals_.round_trips.record(
+          std::chrono::duration_cast<LatencyHistogram::Micros>(now - slot.message_sent));
+    }
+  };
+  if (!plan_.heartbeat) {
+    echoed(bytes.size());
+    return;
+  }
+  bool heartbeat = false;
+  const net::FrameStatus status = net::read_frames(
+      slot.frames, bytes, [&](std::string_view data) { echoed(data.size()); },
+      [&] {
+        heartbeat = true;
+        slot.heartbeats_out += net::control_frame(net::FrameType::pong);
+      },
+      [&] {
+        heartbeat = true;
+        ++totals_.pongs_received;
+      });
+  if (status == net::FrameStatus::malformed) {
+    end(index, slot, CloseCause::protocol_error, {});
+    return;
+  }
+  slot.detector->heard(since_start(now), heartbeat);
+  if (!slot.heartbeats_out.empty()) flush_message(index, slot);
+}
+
+// The wheel says a connection's heartbeat deadline may have come: it is dead, or owes a
+// ping, or heard from its peer since and only needs its deadline filed again.
+void ClientLoop::check_heartbeat(std::size_t index, Clock::time_point now) {
+  Slot& slot = slots_[index];
+  if (slot.state != Slot::State::open || !slot.detector) return;
+  const Millis t = since_start(now);
+  if (t >= slot.detector->dead_at()) {
+    end(index, slot, CloseCause::heartbeat_timeout, {});
+    return;
+  }
+  // A ping after an interval of silence, and another after each further interval.
+  const Millis interval = plan_.heartbeat->interval;
+  const Millis last_heard = slot.detector->last_heard();
+  // (Half an interval: the loop may look a little late at one ping and on time at the next.)
+  const bool pinged_lately = slot.last_ping > last_heard && t - slot.last_ping < interval / 2;
+  if (t - last_heard >= interval && !pinged_lately) {
+    slot.last_ping = t;
+    slot.heartbeats_out += net::control_frame(net::FrameType::ping);
+    ++totals_.pings_sent;
+    flush_message(index, slot);
+    if (slot.state != Slot::State::open) return;
+  }
+  arm_heartbeat(index, slot);
+}
+
+// The next moment a connection's heartbeat needs a look: its next ping (an interval,
+// two intervals... after the last bytes heard) or its death, whichever comes first.
+void ClientLoop::arm_heartbeat(std::size_t index, const Slot& slot) {
+  const Millis interval = plan_.heartbeat->interval;
+  const Millis last = slot.detector->last_heard();
+  const Millis silence = std::max(Millis(0), since_start(Clock::now()) - last);
+  const Millis next_ping = last + interval * (silence / interval + 1);
+  const Millis due = std::min(next_ping, slot.detector->dead_at());
+  // Round up: a deadline is never looked at before it has come.
+  heartbeat_wheel_.arm(static_cast<DeadlineWheel::Key>(index),
+                       static_cast<DeadlineWheel::Tick>((due + heartbeat_tick_ - Millis(1)) /
+                                                        heartbeat_tick_));
 }
 
 void ClientLoop::end_by_kernel(std::size_t index, Slot& slot, int error) {
@@ -329,6 +444,10 @@ void ClientLoop::end(std::size_t index, Slot& slot, CloseCause cause, std::error
   }
   if (slot.fd >= 0) ::close(slot.fd);
   slot.fd = -1;
+  if (plan_.heartbeat) {
+    heartbeat_wheel_.cancel(static_cast<DeadlineWheel::Key>(index));
+    slot.detector.reset();
+  }
 
   if (!plan_.reconnect || stopping_) {
     slot.state = Slot::State::done;
@@ -387,7 +506,9 @@ std::string render_client_summary(const ClientTotals& t, LogFormat format) {
                            {"ended_by_cause", causes},
                            {"bytes_out", t.bytes_out},
                            {"bytes_in", t.bytes_in},
-                           {"round_trips", t.round_trips.count()}};
+                           {"round_trips", t.round_trips.count()},
+                           {"pings_sent", t.pings_sent},
+                           {"pongs_received", t.pongs_received}};
     if (t.round_trips.count() > 0) {
       summary["round_trip_ms"] = {{"p50", ms(t.round_trips.percentile(0.5))},
                                   {"p99", ms(t.round_trips.percentile(0.99))},
@@ -407,6 +528,9 @@ std::string render_client_summary(const ClientTotals& t, LogFormat format) {
       t.established, t.attempted, t.failed,
       t.abandoned == 0 ? std::string() : fmt::format(", {} still connecting", t.abandoned),
       t.closed, causes.empty() ? "" : ": ", causes, t.open_at_end, t.bytes_out, t.bytes_in);
+  if (t.pings_sent > 0 || t.pongs_received > 0) {
+    text += fmt::format("; {} pings sent, {} pongs received", t.pings_sent, t.pongs_received);
+  }
   if (t.round_trips.count() > 0) {
     text += fmt::format("; echo round trip p50 {:.3f}ms p99 {:.3f}ms max {:.3f}ms over {} messages",
                         ms(t.round_trips.percentile(0.5)), ms(t.round_trips.percentile(0.99)),

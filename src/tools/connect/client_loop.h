@@ -14,8 +14,11 @@
 #include "cli/event_log.h"
 #include "connect/latency_histogram.h"
 #include "net/compact_address.h"
+#include "net/heartbeat_frames.h"
 #include "net/poller.h"
 #include "tcpka/close_cause.h"
+#include "tcpka/deadline_wheel.h"
+#include "tcpka/heartbeat.h"
 #include "tcpka/policy.h"
 
 namespace tcpka::tools {
@@ -33,6 +36,9 @@ struct ClientPlan {
   Millis warmup{0};      // round trips completed before this are not counted
   Millis duration{0};    // zero: until stopped or every connection has ended
   bool reconnect = false;
+  // Framed mode (docs/heartbeats.md): messages travel as data frames, and each connection
+  // pings after an interval of silence and ends a peer that stays silent.
+  std::optional<HeartbeatPolicy> heartbeat;
 };
 
 struct ClientTotals {
@@ -46,6 +52,8 @@ struct ClientTotals {
   std::uint64_t open = 0;         // established and not ended, now
   std::uint64_t open_at_end = 0;  // still open when the run ended (then closed by us)
   std::uint64_t abandoned = 0;    // still connecting when the run ended
+  std::uint64_t pings_sent = 0;
+  std::uint64_t pongs_received = 0;
   LatencyHistogram round_trips;
 };
 
@@ -78,6 +86,11 @@ class ClientLoop {
     std::size_t awaited = 0;  // echoed bytes still expected
     Millis backoff{0};
     net::CompactAddress local;
+    // Framed mode only.
+    net::FrameReader frames;
+    std::string heartbeats_out;  // pings and pongs not yet sent; they follow the message
+    Millis last_ping{-1};        // since the run started
+    std::optional<HeartbeatDetector> detector;
   };
 
   struct Timer {
@@ -99,6 +112,11 @@ class ClientLoop {
   void end(std::size_t index, Slot& slot, CloseCause cause, std::error_code error);
   void end_by_kernel(std::size_t index, Slot& slot, int error);
   void on_timer(const Timer& timer, Clock::time_point now);
+  // Framed mode.
+  void on_received(std::size_t index, Slot& slot, std::string_view bytes, Clock::time_point now);
+  void check_heartbeat(std::size_t index, Clock::time_point now);
+  void arm_heartbeat(std::size_t index, const Slot& slot);
+  Millis since_start(Clock::time_point now) const;
   void schedule(std::size_t index, Clock::time_point due);
   Millis next_timeout(Clock::time_point now) const;
   bool finished() const;
@@ -109,6 +127,11 @@ class ClientLoop {
   net::Poller poller_;
   std::vector<Slot> slots_;
   std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
+  // Framed mode: each open connection's next heartbeat deadline, keyed by slot, in ticks
+  // of heartbeat_tick() since the run started.
+  std::string message_;  // what is sent: the plan's message, framed in framed mode
+  DeadlineWheel heartbeat_wheel_;
+  Millis heartbeat_tick_{1};
   std::size_t next_to_open_ = 0;
   Clock::time_point started_;
   Clock::time_point next_open_;

@@ -38,6 +38,7 @@ struct Options {
   std::string warmup;
   bool reconnect = false;
   bool hold = false;
+  std::string heartbeat;
   std::string log = "human";
 };
 
@@ -107,6 +108,11 @@ Result<ClientPlan> make_plan(const Options& options) {
     plan.warmup = *warmup;
   }
   plan.reconnect = options.reconnect;
+  if (!options.heartbeat.empty()) {
+    auto heartbeat = parse_heartbeat(options.heartbeat);
+    if (!heartbeat) return invalid_argument("--heartbeat: " + heartbeat.error().message);
+    plan.heartbeat = *heartbeat;
+  }
   if (auto planned = plan_messages(options, plan); !planned) return planned.error();
   auto asked = policy_from_options(options.policy, options.user_timeout);
   if (!asked) return asked.error();
@@ -201,6 +207,12 @@ Subcommand add_connect_command(CLI::App& tcpka) {
   app->add_flag("--reconnect", options->reconnect,
                 "Reconnect what dies, backing off exponentially with jitter");
   app->add_flag("--hold", options->hold, "Stay connected and silent (the default without --send)");
+  app->add_option("--heartbeat", options->heartbeat,
+                  "Speak serve's framed mode (docs/heartbeats.md): ping after INTERVAL of "
+                  "silence, answer pings, and close a peer that stays silent (cause "
+                  "heartbeat_timeout): INTERVAL[,timeout=D] or INTERVAL,phi=X[,window=N]"
+                  "[,min-deviation=D][,pause=D]; the server needs --heartbeat too")
+      ->type_name("SPEC");
   add_log_option(*app, options->log);
   return Subcommand{app, [options] { return run(*options); }};
 }
