@@ -10,7 +10,6 @@
 #include "connect/source_addresses.h"
 #include "net/compact_address.h"
 #include "serve/connection_table.h"
-#include "serve/idle_wheel.h"
 #include "serve/server_stats.h"
 
 namespace tcpka::tools {
@@ -102,72 +101,6 @@ TEST(LatencyHistogram, SmallAndHugeValues) {
   EXPECT_EQ(histogram.percentile(0.5), Micros(3));
   histogram.record(Micros(std::int64_t{1} << 50));  // beyond the last bucket: kept as max
   EXPECT_EQ(histogram.max(), Micros(std::int64_t{1} << 50));
-}
-
-// Deadlines are at most one timeout ahead (last data received + timeout), which is the
-// span the wheel covers.
-TEST(IdleWheel, FindsWhatTimedOutAndNothingElse) {
-  IdleWheel wheel(Millis(1'000));  // ticks of 15 ms
-  const std::uint16_t a = wheel.file(10, 1'000);
-  const std::uint16_t b = wheel.file(11, 500);
-  std::vector<std::pair<int, std::uint16_t>> visited;
-  const auto visit = [&](int fd, std::uint16_t bucket) { visited.emplace_back(fd, bucket); };
-  wheel.advance(400, visit);
-  EXPECT_TRUE(visited.empty());
-  wheel.advance(500 + static_cast<Timestamp>(wheel.tick().count()), visit);
-  ASSERT_EQ(visited.size(), 1u);
-  EXPECT_EQ(visited[0], std::make_pair(11, b));
-  visited.clear();
-  wheel.advance(1'000 + static_cast<Timestamp>(wheel.tick().count()), visit);
-  ASSERT_EQ(visited.size(), 1u);
-  EXPECT_EQ(visited[0], std::make_pair(10, a));
-}
-
-TEST(IdleWheel, AnEntryFiledWhileAdvancingWaitsForItsTick) {
-  IdleWheel wheel(Millis(100));  // ticks of 10 ms
-  wheel.file(5, 50);
-  std::vector<int> visits;
-  wheel.advance(60, [&](int fd, std::uint16_t) {
-    visits.push_back(fd);
-    if (visits.size() == 1) wheel.file(fd, 75);  // heard from meanwhile: due at 75
-  });
-  EXPECT_EQ(visits.size(), 1u);
-  wheel.advance(80, [&](int fd, std::uint16_t) { visits.push_back(fd); });
-  EXPECT_EQ(visits.size(), 2u);
-}
-
-TEST(IdleWheel, LongTimeoutsKeepTheWheelSmall) {
-  IdleWheel day(Millis(86'400'000));
-  EXPECT_GE(day.tick(), Millis(21'000));
-  EXPECT_EQ(IdleWheel(Millis(100)).tick(), Millis(10));
-  EXPECT_EQ(IdleWheel(Millis(3'600'000)).tick(), Millis(1'000));
-}
-
-TEST(IdleWheel, CountsItsEntriesSoAnEmptyWheelNeedNotTick) {
-  IdleWheel wheel(Millis(100));
-  EXPECT_TRUE(wheel.empty());
-  wheel.file(5, 50);
-  EXPECT_FALSE(wheel.empty());
-  wheel.advance(60, [](int, std::uint16_t) {});
-  EXPECT_TRUE(wheel.empty());
-}
-
-// A loop that slept for days (nothing to time out) must not turn the wheel once per
-// missed tick when it wakes; one turn visits everything, and past 24.8 days of
-// milliseconds nothing wraps.
-TEST(IdleWheel, WakingAfterALongSleepTurnsTheWheelOnce) {
-  IdleWheel wheel(Millis(100));  // ticks of 10 ms, 12 buckets
-  const Timestamp thirty_days = Timestamp{30} * 86'400'000;
-  wheel.advance(thirty_days, [](int, std::uint16_t) { FAIL() << "the wheel was empty"; });
-  wheel.file(7, thirty_days + 100);
-  int visits = 0;
-  wheel.advance(thirty_days + 50, [&](int, std::uint16_t) { ++visits; });
-  EXPECT_EQ(visits, 0);
-  wheel.advance(thirty_days + 110, [&](int fd, std::uint16_t) {
-    EXPECT_EQ(fd, 7);
-    ++visits;
-  });
-  EXPECT_EQ(visits, 1);
 }
 
 TEST(ConnectionTable, ASlotHasOneHolderAtATime) {

@@ -369,8 +369,15 @@ void ClientLoop::check_heartbeat(std::size_t index, Clock::time_point now) {
   if (slot.state != Slot::State::open || !slot.detector) return;
   const Millis t = since_start(now);
   if (t >= slot.detector->dead_at()) {
-    end(index, slot, CloseCause::heartbeat_timeout, {});
-    return;
+    // Read what waits before judging: after a pause of our own (a stopped process, a
+    // long stall) the peer's bytes may be in the socket, unseen, and they count.
+    const Millis heard = slot.detector->last_heard();
+    on_readable(index, slot);
+    if (slot.state != Slot::State::open) return;
+    if (slot.detector->last_heard() == heard) {
+      end(index, slot, CloseCause::heartbeat_timeout, {});
+      return;
+    }
   }
   // A ping after an interval of silence, and another after each further interval.
   const Millis interval = plan_.heartbeat->interval;

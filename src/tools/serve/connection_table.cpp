@@ -8,8 +8,9 @@
 namespace tcpka::tools {
 namespace {
 
+// The slots, the wheels' keys (12-byte aligned after 64-byte slots), the holder bytes.
 std::size_t mapping_size(std::size_t capacity) {
-  return capacity * (sizeof(Connection) + 1);
+  return capacity * (sizeof(Connection) + sizeof(DeadlineWheel::KeyNode) + 1);
 }
 
 }  // namespace
@@ -26,15 +27,20 @@ Result<ConnectionTable> ConnectionTable::create(std::size_t capacity) {
   return ConnectionTable(memory, capacity);
 }
 
-// The slots first (64-byte aligned, as the mapping is), the holder bytes after them.
+// The slots first (64-byte aligned, as the mapping is), then the wheels' keys (zero
+// bytes are unarmed keys), then the holder bytes.
 ConnectionTable::ConnectionTable(void* memory, std::size_t capacity)
     : slots_(static_cast<Connection*>(memory)),
-      holders_(static_cast<std::uint8_t*>(memory) + capacity * sizeof(Connection)),
+      holders_(static_cast<std::uint8_t*>(memory) +
+               capacity * (sizeof(Connection) + sizeof(DeadlineWheel::KeyNode))),
+      wheel_keys_(reinterpret_cast<DeadlineWheel::KeyNode*>(static_cast<std::uint8_t*>(memory) +
+                                                            capacity * sizeof(Connection))),
       capacity_(capacity) {}
 
 ConnectionTable::ConnectionTable(ConnectionTable&& other) noexcept
     : slots_(std::exchange(other.slots_, nullptr)),
       holders_(std::exchange(other.holders_, nullptr)),
+      wheel_keys_(std::exchange(other.wheel_keys_, nullptr)),
       capacity_(std::exchange(other.capacity_, 0)) {}
 
 ConnectionTable::~ConnectionTable() {

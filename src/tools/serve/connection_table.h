@@ -3,7 +3,9 @@
 // The table is one anonymous mapping as large as the descriptor limit; the kernel
 // commits its pages only as descriptors are used, so holding N connections costs
 // N * 65 bytes of memory here (a 64-byte slot and its holder byte), and looking one up
-// costs an index.
+// costs an index. With timers (--idle-timeout, --heartbeat) each connection also has a
+// 12-byte key in the workers' deadline wheels, kept in the same mapping: one array that
+// every worker's wheel shares, so a connection costs 12 bytes however many workers run.
 //
 // Sharing rule: a slot belongs to the worker that holds it (try_hold() .. let_go()), and
 // only that worker reads or writes it. Other workers may still have the descriptor in a
@@ -17,6 +19,8 @@
 #include <string>
 
 #include "net/compact_address.h"
+#include "net/heartbeat_frames.h"
+#include "tcpka/deadline_wheel.h"
 #include "tcpka/result.h"
 
 namespace tcpka::tools {
@@ -25,6 +29,7 @@ namespace tcpka::tools {
 struct OutputBuffer {
   std::string bytes;
   std::size_t sent = 0;
+  std::uint64_t full_since = 0;  // 0: below its bound; else when it reached it (a Timestamp)
 
   std::size_t size() const { return bytes.size() - sent; }
 };
@@ -45,15 +50,22 @@ struct Connection {
   std::uint8_t listener = 0;  // which of its worker's listeners accepted it
   std::uint8_t interest = kNone;
   bool reading_paused = false;
-  std::uint16_t idle_bucket = 0;  // where the idle wheel files it
+  // Framed mode (--heartbeat) only: where the peer's stream is, the last ping it sent
+  // (milliseconds since the start, modulo 2^32; 0: none yet), how many came too soon in a
+  // row, and whether our own ping waits for the echo to reach the end of a frame.
+  std::uint8_t ping_strikes = 0;
+  bool ping_owed = false;
+  net::FrameReader frames;
+  std::uint32_t last_ping_in = 0;
   Timestamp opened = 0;
   Timestamp last_received = 0;
-  Timestamp output_full_since = 0;  // 0: output below its bound
   std::uint64_t bytes_in = 0;
   OutputBuffer* pending = nullptr;  // null unless the peer lags behind
 
   // An echo server sends back everything it receives: what is out is what came in,
-  // less what still waits. Deriving it keeps the slot at 64 bytes.
+  // less what still waits. Deriving it keeps the slot at 64 bytes. (In framed mode each
+  // ping in is a pong out, and each pong in answers a ping out: only pings of ours that
+  // went unanswered are missing from it.)
   std::uint64_t bytes_out() const { return bytes_in - (pending == nullptr ? 0 : pending->size()); }
 };
 static_assert(sizeof(Connection) == 64, "a held connection costs 64 bytes of user memory");
@@ -80,6 +92,10 @@ class ConnectionTable {
   // Precondition: held_by(fd, the calling worker).
   Connection& operator[](int fd) { return slots_[fd]; }
 
+  // The deadline wheels' keys, one per descriptor (see above). A worker's wheel arms
+  // only the descriptors it holds, and disarms them before it lets them go.
+  DeadlineWheel::KeyNode* wheel_keys() { return wheel_keys_; }
+
  private:
   ConnectionTable(void* memory, std::size_t capacity);
 
@@ -87,6 +103,7 @@ class ConnectionTable {
 
   Connection* slots_;
   std::uint8_t* holders_;  // worker + 1, or 0 for a free slot
+  DeadlineWheel::KeyNode* wheel_keys_;
   std::size_t capacity_;
 };
 

@@ -28,6 +28,8 @@ constexpr std::size_t kReadSize = std::size_t{64} * 1024;
 constexpr Millis kSlowReaderCheck{100};
 constexpr Millis kListenerPause{100};  // when out of descriptors and out of reserve
 constexpr Timestamp kRefusalReportEvery = 1'000;
+// Pings that may come too soon in a row before the peer is ended (gRPC's default).
+constexpr std::uint8_t kPingStrikesAllowed = 2;
 
 std::int64_t elapsed(Timestamp from, Timestamp to) {
   return static_cast<std::int64_t>(to - from);
@@ -76,7 +78,22 @@ EchoWorker::EchoWorker(int index, std::vector<BoundListener> listeners,
       wakeup_(std::move(wakeup)),
       buffer_(kReadSize),
       listener_paused_until_(listeners_.size(), 0) {
-  if (settings_.idle_timeout > Millis(0)) idle_wheel_.emplace(settings_.idle_timeout);
+  // A tick of about 1/64 of the idle timeout (10 ms..1 s; coarser for timeouts above an
+  // hour, at most 4096 ticks per timeout) and of 1/16 of the heartbeat interval: deadlines
+  // come at most a tick late.
+  std::optional<std::int64_t> tick;
+  if (settings_.idle_timeout > Millis(0)) {
+    const std::int64_t total = settings_.idle_timeout.count();
+    tick = std::max(std::clamp<std::int64_t>(total / 64, 10, 1'000), (total + 4095) / 4096);
+  }
+  if (settings_.heartbeat) {
+    const std::int64_t heartbeat = heartbeat_tick(*settings_.heartbeat).count();
+    tick = tick ? std::min(*tick, heartbeat) : heartbeat;
+  }
+  if (tick) {
+    tick_ms_ = static_cast<std::uint64_t>(*tick);
+    wheel_.emplace(shared_.table.wheel_keys(), shared_.table.capacity(), now() / tick_ms_);
+  }
 }
 
 Timestamp EchoWorker::now() const {
@@ -98,9 +115,10 @@ void EchoWorker::run() {
     poller_.wait(next_timeout(),
                  [&](std::uint64_t t, std::uint32_t events) { dispatch(t, events); });
     const Timestamp current = now();
-    if (idle_wheel_) {
-      idle_wheel_->advance(current,
-                           [&](int fd, std::uint16_t bucket) { check_idle(fd, bucket, current); });
+    if (wheel_) {
+      wheel_->advance(current / tick_ms_, [&](DeadlineWheel::Key fd) {
+        on_deadline(static_cast<int>(fd), current);
+      });
     }
     check_slow_readers(current);
     resume_paused_listeners(current);
@@ -133,7 +151,11 @@ Millis EchoWorker::next_timeout() const {
   const auto sooner = [&](Millis candidate) {
     timeout = timeout.count() < 0 ? candidate : std::min(timeout, candidate);
   };
-  if (idle_wheel_ && !idle_wheel_->empty()) sooner(idle_wheel_->tick());
+  if (const auto due = wheel_ ? wheel_->next_due() : std::nullopt) {
+    const Timestamp at = *due * tick_ms_;
+    const Timestamp current = now();
+    sooner(Millis(at > current ? at - current : 0));
+  }
   if (!output_full_.empty()) sooner(kSlowReaderCheck);
   for (Timestamp paused : listener_paused_until_) {
     if (paused != 0) sooner(kListenerPause);
@@ -223,10 +245,10 @@ void EchoWorker::admit(net::UniqueFd fd, const net::SocketAddress& peer_address,
     undo();
     return;
   }
-  if (idle_wheel_) {
-    c.idle_bucket = idle_wheel_->file(
-        raw, c.last_received + static_cast<Timestamp>(settings_.idle_timeout.count()));
+  if (settings_.heartbeat && settings_.heartbeat->phi) {
+    phi_.insert_or_assign(raw, HeartbeatDetector(*settings_.heartbeat, Millis(c.last_received)));
   }
+  if (wheel_) arm_deadline(raw, c);
   counters_.count(counters_.accepted);
   fd.release();  // the table owns it now
   verify_inherited_policy(raw);
@@ -320,9 +342,8 @@ bool EchoWorker::on_readable(int fd, Connection& c) {
       c.bytes_in += static_cast<std::uint64_t>(n);
       c.last_received = now();
       counters_.count(counters_.bytes_in, static_cast<std::uint64_t>(n));
-      if (!echo(fd, c, std::string_view(buffer_.data(), static_cast<std::size_t>(n)))) {
-        return false;
-      }
+      const std::string_view bytes(buffer_.data(), static_cast<std::size_t>(n));
+      if (!(settings_.heartbeat ? on_frames(fd, c, bytes) : echo(fd, c, bytes))) return false;
       // A short read drained the socket: skip the read that would only say EAGAIN (the
       // level-triggered poller reports anything that arrives later).
       if (static_cast<std::size_t>(n) < room) return true;
@@ -366,7 +387,7 @@ bool EchoWorker::echo(int fd, Connection& c, std::string_view bytes) {
   if (c.pending->size() >= settings_.max_buffer && !c.reading_paused) {
     // The peer does not read: stop reading from it, and give it a grace period.
     c.reading_paused = true;
-    c.output_full_since = std::max<Timestamp>(1, now());
+    c.pending->full_since = std::max<Timestamp>(1, now());
     output_full_.push_back(fd);
   }
   return watch(fd, c);
@@ -401,7 +422,7 @@ bool EchoWorker::on_writable(int fd, Connection& c) {
   }
   if (c.reading_paused && (c.pending == nullptr || c.pending->size() < settings_.max_buffer)) {
     c.reading_paused = false;
-    c.output_full_since = 0;
+    if (c.pending != nullptr) c.pending->full_since = 0;
   }
   return watch(fd, c);
 }
@@ -453,6 +474,8 @@ void EchoWorker::close_connection(int fd, Connection& c, CloseCause cause, std::
     }
     log_batch_ += format_close_event(event, shared_.log.format());
   }
+  if (wheel_) wheel_->cancel(static_cast<DeadlineWheel::Key>(fd));
+  if (!phi_.empty()) phi_.erase(fd);
   counters_.count(counters_.closed_by_cause[static_cast<std::size_t>(cause)]);
   counters_.count(counters_.closed);
   shared_.open.fetch_sub(1);
@@ -464,27 +487,121 @@ void EchoWorker::close_connection(int fd, Connection& c, CloseCause cause, std::
 
 // --- timers ----------------------------------------------------------------------------
 
-void EchoWorker::check_idle(int fd, std::uint16_t bucket, Timestamp current) {
-  // A stale entry: the connection closed, and its descriptor may belong to another
-  // worker now, or to a newer connection filed elsewhere.
-  if (!shared_.table.held_by(fd, index_)) return;
-  Connection& c = shared_.table[fd];
-  if (c.idle_bucket != bucket) return;
-  const Timestamp deadline =
-      c.last_received + static_cast<Timestamp>(settings_.idle_timeout.count());
-  if (elapsed(deadline, current) >= 0) {
-    close_connection(fd, c, CloseCause::idle_timeout, {});
-  } else {
-    c.idle_bucket = idle_wheel_->file(fd, deadline);
+Timestamp EchoWorker::dead_at(int fd, const Connection& c) const {
+  if (settings_.heartbeat->phi) {
+    const auto detector = phi_.find(fd);
+    if (detector != phi_.end()) return static_cast<Timestamp>(detector->second.dead_at().count());
   }
+  return c.last_received + static_cast<Timestamp>(settings_.heartbeat->timeout.count());
+}
+
+// Files a connection under its next deadline: the idle timeout, its next ping (an
+// interval, two intervals... after the last bytes heard) or its heartbeat death. Activity
+// does not move it (the wheel is lazy): when the deadline comes, on_deadline looks again.
+void EchoWorker::arm_deadline(int fd, const Connection& c) {
+  Timestamp due = UINT64_MAX;
+  if (settings_.idle_timeout > Millis(0)) {
+    due = c.last_received + static_cast<Timestamp>(settings_.idle_timeout.count());
+  }
+  if (settings_.heartbeat) {
+    const auto interval = static_cast<Timestamp>(settings_.heartbeat->interval.count());
+    const Timestamp silence = now() - std::min(now(), c.last_received);
+    due = std::min({due, c.last_received + interval * (silence / interval + 1), dead_at(fd, c)});
+  }
+  wheel_->arm(static_cast<DeadlineWheel::Key>(fd), (due + tick_ms_ - 1) / tick_ms_);
+}
+
+void EchoWorker::on_deadline(int fd, Timestamp current) {
+  // The wheel holds only this worker's connections: each is disarmed before it closes.
+  Connection& c = shared_.table[fd];
+  const std::int64_t silence = elapsed(c.last_received, current);
+  if (settings_.idle_timeout > Millis(0) && silence >= settings_.idle_timeout.count()) {
+    close_connection(fd, c, CloseCause::idle_timeout, {});
+    return;
+  }
+  if (settings_.heartbeat) {
+    if (elapsed(dead_at(fd, c), current) >= 0) {
+      // Read what waits before judging: after a pause of our own (a stopped process, a
+      // long stall) the peer's bytes may be in the socket, unseen, and they count.
+      const Timestamp heard = c.last_received;
+      if (!on_readable(fd, c)) return;
+      if (c.last_received == heard) {
+        close_connection(fd, c, CloseCause::heartbeat_timeout, {});
+        return;
+      }
+    }
+    // The wheel comes at ping times, or when the peer spoke since: then it only re-files.
+    const std::int64_t quiet = elapsed(c.last_received, current);
+    if (quiet >= settings_.heartbeat->interval.count() && !send_ping(fd, c)) return;
+  }
+  arm_deadline(fd, c);
+}
+
+// --- framed mode -------------------------------------------------------------------------
+
+// Echoes the data frames as they came and answers pings. The reader works on a copy:
+// once a callback has closed the connection, the slot is no longer ours to write.
+bool EchoWorker::on_frames(int fd, Connection& c, std::string_view bytes) {
+  net::FrameReader reader = c.frames;
+  bool open = true;
+  bool heartbeat = false;
+  const net::FrameStatus status = net::read_frames(
+      reader, bytes, [&](std::string_view data) { open = open && echo(fd, c, data); },
+      [&] {
+        heartbeat = true;
+        open = open && on_ping(fd, c);
+      },
+      [&] { heartbeat = true; });
+  if (!open) return false;
+  c.frames = reader;
+  if (status == net::FrameStatus::malformed) {
+    close_connection(fd, c, CloseCause::protocol_error, {});
+    return false;
+  }
+  if (heartbeat && !phi_.empty()) {
+    const auto detector = phi_.find(fd);
+    if (detector != phi_.end()) detector->second.heard(Millis(c.last_received), true);
+  }
+  if (c.ping_owed && c.frames.at_boundary()) return send_ping(fd, c);
+  return true;
+}
+
+// A ping is answered at once: everything before it in the stream was whole frames, so
+// the echo is between frames too. A peer that pings too often is ended (too_many_pings).
+bool EchoWorker::on_ping(int fd, Connection& c) {
+  const auto at = static_cast<std::uint32_t>(std::max<Timestamp>(c.last_received, 1));
+  const auto min_gap = static_cast<std::uint32_t>(settings_.min_ping_interval.count());
+  if (c.last_ping_in != 0 && at - c.last_ping_in < min_gap) {
+    if (++c.ping_strikes > kPingStrikesAllowed) {
+      close_connection(fd, c, CloseCause::too_many_pings, {});
+      return false;
+    }
+  } else {
+    c.ping_strikes = 0;
+  }
+  c.last_ping_in = at;
+  counters_.count(counters_.pings_received);
+  return echo(fd, c, net::control_frame(net::FrameType::pong));
+}
+
+// Our own ping goes out between frames: while the peer is inside one (and so is its
+// echo), it waits for the frame's end.
+bool EchoWorker::send_ping(int fd, Connection& c) {
+  if (!c.frames.at_boundary()) {
+    c.ping_owed = true;
+    return true;
+  }
+  c.ping_owed = false;
+  counters_.count(counters_.pings_sent);
+  return echo(fd, c, net::control_frame(net::FrameType::ping));
 }
 
 void EchoWorker::check_slow_readers(Timestamp current) {
   std::erase_if(output_full_, [&](int fd) {
     if (!shared_.table.held_by(fd, index_)) return true;  // closed
     Connection& c = shared_.table[fd];
-    if (c.output_full_since == 0) return true;  // caught up
-    if (elapsed(c.output_full_since, current) < settings_.slow_reader_grace.count()) return false;
+    if (c.pending == nullptr || c.pending->full_since == 0) return true;  // caught up
+    if (elapsed(c.pending->full_since, current) < settings_.slow_reader_grace.count()) return false;
     close_connection(fd, c, CloseCause::slow_reader, {});
     return true;
   });

@@ -10,16 +10,18 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "cli/event_log.h"
 #include "net/acceptor.h"
 #include "net/poller.h"
 #include "serve/connection_table.h"
-#include "serve/idle_wheel.h"
 #include "serve/per_ip_limiter.h"
 #include "serve/server_stats.h"
 #include "tcpka/close_cause.h"
+#include "tcpka/deadline_wheel.h"
+#include "tcpka/heartbeat.h"
 #include "tcpka/policy.h"
 
 namespace tcpka::tools {
@@ -34,6 +36,10 @@ struct ServeSettings {
   bool user_timeout_armed = false;
   // What accepted sockets must have inherited from the listener; debug builds check it.
   std::optional<ResolvedPolicy> inherited;
+  // Framed mode (docs/heartbeats.md): ping peers silent for an interval, end those that
+  // stay silent, and end those that ping more often than min_ping_interval.
+  std::optional<HeartbeatPolicy> heartbeat;
+  Millis min_ping_interval{0};
 };
 
 // What the workers share.
@@ -94,8 +100,15 @@ class EchoWorker {
   void end_by_kernel(int fd, Connection& c, int error);
   void close_connection(int fd, Connection& c, CloseCause cause, std::error_code error);
 
+  // Framed mode: the peer's frames, and the heartbeats this side sends.
+  bool on_frames(int fd, Connection& c, std::string_view bytes);
+  bool on_ping(int fd, Connection& c);
+  bool send_ping(int fd, Connection& c);
+
   // Timers.
-  void check_idle(int fd, std::uint16_t bucket, Timestamp now);
+  Timestamp dead_at(int fd, const Connection& c) const;  // heartbeat_timeout
+  void arm_deadline(int fd, const Connection& c);
+  void on_deadline(int fd, Timestamp now);
   void check_slow_readers(Timestamp now);
   void resume_paused_listeners(Timestamp now);
   void report_refusals(Timestamp now);
@@ -111,7 +124,12 @@ class EchoWorker {
   std::atomic<bool> stopping_{false};
 
   std::vector<char> buffer_;                      // one read's worth, shared by every connection
-  std::optional<IdleWheel> idle_wheel_;           // only with --idle-timeout
+  // Each connection's next idle or heartbeat deadline (only with --idle-timeout or
+  // --heartbeat), in ticks of tick_ms_ since the start; keys are descriptors, kept in the
+  // table.
+  std::optional<DeadlineWheel> wheel_;
+  std::uint64_t tick_ms_ = 1;
+  std::unordered_map<int, HeartbeatDetector> phi_;  // --heartbeat ...,phi=X only
   std::vector<int> output_full_;                  // connections whose output sits at its bound
   std::vector<Timestamp> listener_paused_until_;  // 0: listening
   std::string log_batch_;                         // lines for the next write

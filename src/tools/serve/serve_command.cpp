@@ -44,6 +44,8 @@ struct Options {
   std::string max_buffer = "64KiB";
   std::string slow_reader_grace = "10s";
   std::string idle_timeout;
+  std::string heartbeat;
+  std::string min_ping_interval;
   std::string log = "human";
   std::string stats_every;
   std::string metrics;
@@ -107,6 +109,20 @@ Result<Plan> make_plan(const Options& options) {
       return invalid_argument("--idle-timeout: give 10ms to 24h");
     }
     plan.settings.idle_timeout = *idle;
+  }
+  if (!options.heartbeat.empty()) {
+    auto heartbeat = parse_heartbeat(options.heartbeat);
+    if (!heartbeat) return invalid_argument("--heartbeat: " + heartbeat.error().message);
+    plan.settings.heartbeat = *heartbeat;
+    // A client pinging as often as this server pings is welcome; one at twice the rate
+    // is too.
+    plan.settings.min_ping_interval = heartbeat->interval / 2;
+  }
+  if (!options.min_ping_interval.empty()) {
+    if (!plan.settings.heartbeat) return invalid_argument("--min-ping-interval: give --heartbeat too");
+    auto gap = duration_option("--min-ping-interval", options.min_ping_interval);
+    if (!gap) return gap.error();
+    plan.settings.min_ping_interval = *gap;
   }
   plan.settings.max_conns = options.max_conns;
   plan.per_ip = options.per_ip;
@@ -314,13 +330,17 @@ int run(const Options& options) {
   std::vector<WorkerCounters> counters(static_cast<std::size_t>(plan->threads));
   const std::string policy_text = plan->settings.inherited ? to_string(*plan->settings.inherited)
                                                            : std::string("as the system has it");
+  const std::optional<HeartbeatPolicy>& heartbeat = plan->settings.heartbeat;
   for (const auto& listener : (*listeners)[0]) {
     log.write(plan->log == LogFormat::json
                   ? fmt::format("{{\"event\":\"listening\",\"address\":\"{}\",\"policy\":\"{}\","
-                                "\"threads\":{},\"fd_limit\":{}}}\n",
-                                listener.address, policy_text, plan->threads, fds.now)
-                  : fmt::format("listening {} policy {} threads {} fd limit {}\n", listener.address,
-                                policy_text, plan->threads, fds.now));
+                                "\"threads\":{},\"fd_limit\":{}{}}}\n",
+                                listener.address, policy_text, plan->threads, fds.now,
+                                heartbeat ? ",\"heartbeat\":\"" + to_string(*heartbeat) + "\""
+                                          : std::string())
+                  : fmt::format("listening {} policy {} threads {} fd limit {}{}\n",
+                                listener.address, policy_text, plan->threads, fds.now,
+                                heartbeat ? " heartbeat " + to_string(*heartbeat) : std::string()));
   }
 
   std::vector<std::unique_ptr<EchoWorker>> workers;
@@ -392,6 +412,16 @@ Subcommand add_serve_command(CLI::App& tcpka) {
       ->capture_default_str();
   app->add_option("--idle-timeout", options->idle_timeout,
                   "Close connections that send nothing for this long (cause idle_timeout)")
+      ->type_name("D");
+  app->add_option("--heartbeat", options->heartbeat,
+                  "Framed mode (docs/heartbeats.md), for clients that speak it (tcpka connect "
+                  "--heartbeat): ping a peer silent for INTERVAL, close one that stays silent "
+                  "(cause heartbeat_timeout): INTERVAL[,timeout=D] or INTERVAL,phi=X[,window=N]"
+                  "[,min-deviation=D][,pause=D]")
+      ->type_name("SPEC");
+  app->add_option("--min-ping-interval", options->min_ping_interval,
+                  "With --heartbeat: close a peer whose pings come closer than this three "
+                  "times in a row (cause too_many_pings); default half the interval")
       ->type_name("D");
   add_log_option(*app, options->log);
   app->add_option("--stats-every", options->stats_every,

@@ -33,6 +33,8 @@ ServerTotals ServerTotals::sum(std::span<const WorkerCounters> workers) {
     totals.refused_per_ip += load(w.refused_per_ip);
     totals.dropped_out_of_fds += load(w.dropped_out_of_fds);
     totals.accept_errors += load(w.accept_errors);
+    totals.pings_received += load(w.pings_received);
+    totals.pings_sent += load(w.pings_sent);
   }
   return totals;
 }
@@ -44,12 +46,16 @@ std::string render_summary(const ServerTotals& t) {
     causes += fmt::format("{}{} {}", causes.empty() ? "" : ", ", to_string(cause_at(i)),
                           t.closed_by_cause[i]);
   }
+  const std::string pings =
+      t.pings_received + t.pings_sent == 0
+          ? std::string()
+          : fmt::format("; pings {} received, {} sent", t.pings_received, t.pings_sent);
   return fmt::format(
       "served {} connections ({} open); closed {}{}{}; {}B in, {}B out; refused {} (max-conns "
-      "{}, per-ip {}); dropped for want of descriptors {}; accept errors {}\n",
+      "{}, per-ip {}); dropped for want of descriptors {}; accept errors {}{}\n",
       t.accepted, t.open(), t.closed, causes.empty() ? "" : ": ", causes, t.bytes_in, t.bytes_out,
       t.refused_max_conns + t.refused_per_ip, t.refused_max_conns, t.refused_per_ip,
-      t.dropped_out_of_fds, t.accept_errors);
+      t.dropped_out_of_fds, t.accept_errors, pings);
 }
 
 std::string render_summary_json(const ServerTotals& t) {
@@ -68,7 +74,9 @@ std::string render_summary_json(const ServerTotals& t) {
                         {"refused_max_conns", t.refused_max_conns},
                         {"refused_per_ip", t.refused_per_ip},
                         {"dropped_out_of_fds", t.dropped_out_of_fds},
-                        {"accept_errors", t.accept_errors}}
+                        {"accept_errors", t.accept_errors},
+                        {"pings_received", t.pings_received},
+                        {"pings_sent", t.pings_sent}}
              .dump() +
          "\n";
 }
@@ -106,6 +114,10 @@ std::string render_prometheus(const ServerTotals& t) {
   text += fmt::format("tcpka_received_bytes_total {}\n", t.bytes_in);
   metric("tcpka_sent_bytes_total", "counter", "Bytes sent to peers.");
   text += fmt::format("tcpka_sent_bytes_total {}\n", t.bytes_out);
+  metric("tcpka_heartbeat_pings_total", "counter", "Heartbeat pings (--heartbeat), by direction.");
+  text += fmt::format("tcpka_heartbeat_pings_total{{direction=\"received\"}} {}\n",
+                      t.pings_received);
+  text += fmt::format("tcpka_heartbeat_pings_total{{direction=\"sent\"}} {}\n", t.pings_sent);
   return text;
 }
 

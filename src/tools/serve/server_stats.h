@@ -23,6 +23,8 @@ struct alignas(64) WorkerCounters {
   std::atomic<std::uint64_t> refused_per_ip{0};
   std::atomic<std::uint64_t> dropped_out_of_fds{0};  // accepted and closed at once (EMFILE)
   std::atomic<std::uint64_t> accept_errors{0};       // accept4() failures of other kinds
+  std::atomic<std::uint64_t> pings_received{0};      // --heartbeat: the peers' pings
+  std::atomic<std::uint64_t> pings_sent{0};          // --heartbeat: ours
 
   void count(std::atomic<std::uint64_t>& counter, std::uint64_t n = 1) {
     counter.fetch_add(n, std::memory_order_relaxed);
@@ -40,6 +42,8 @@ struct ServerTotals {
   std::uint64_t refused_per_ip = 0;
   std::uint64_t dropped_out_of_fds = 0;
   std::uint64_t accept_errors = 0;
+  std::uint64_t pings_received = 0;
+  std::uint64_t pings_sent = 0;
   std::vector<std::uint64_t> accepted_by_worker;  // how SO_REUSEPORT spread the load
 
   std::uint64_t open() const { return accepted - closed; }
