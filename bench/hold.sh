@@ -10,6 +10,10 @@
 # Measured: time to establish everything (the accept rate), serve's resident memory per
 # connection, the kernel's slab memory per socket, and CPU over IDLE_SECONDS of idleness.
 # Prints a Markdown table. Everything it starts dies with it; the namespace with them.
+#
+# For bench/heartbeat_cost.sh: TCPKA_HOLD_SERVE_ARGS and TCPKA_HOLD_CONNECT_ARGS add
+# options to every serve and connect (word-split), and with TCPKA_HOLD_PINGS=1 serve logs
+# JSON to files and the table counts the pings serve received and sent over the idle time.
 set -euo pipefail
 
 CONNECTIONS=${1:-1000000}
@@ -66,12 +70,37 @@ slab_kib() {
 }
 mem_used_kib() { awk '/^MemTotal:/ {t=$2} /^MemAvailable:/ {a=$2} END {print t - a}' /proc/meminfo; }
 
+SERVE_ARGS=${TCPKA_HOLD_SERVE_ARGS:-}
+CONNECT_ARGS=${TCPKA_HOLD_CONNECT_ARGS:-}
+LOGS=$(mktemp -d)
+trap 'cleanup; rm -rf "$LOGS"' EXIT
 server_pids=()
-for _ in $(seq "$SERVERS"); do
-  "$TCPKA" serve --listen 127.0.0.1:$PORT --reuse-port --policy "$POLICY" --log none >/dev/null &
+for i in $(seq "$SERVERS"); do
+  if [ -n "${TCPKA_HOLD_PINGS:-}" ]; then
+    # shellcheck disable=SC2086
+    "$TCPKA" serve --listen 127.0.0.1:$PORT --reuse-port --policy "$POLICY" $SERVE_ARGS \
+      --log json >"$LOGS/serve-$i.log" &
+  else
+    # shellcheck disable=SC2086
+    "$TCPKA" serve --listen 127.0.0.1:$PORT --reuse-port --policy "$POLICY" $SERVE_ARGS \
+      --log none >/dev/null &
+  fi
   server_pids+=($!)
   pids+=($!)
 done
+# Pings serve received plus sent, summed over the serve processes' last summaries
+# (each prints one on SIGHUP).
+serve_pings() {
+  [ -n "${TCPKA_HOLD_PINGS:-}" ] || { echo 0; return; }
+  local before
+  before=$(cat "$LOGS"/serve-*.log | grep -c '"summary"' || true)
+  kill -HUP "${server_pids[@]}"
+  local deadline=$(( $(date +%s) + 30 ))
+  while [ "$(cat "$LOGS"/serve-*.log | grep -c '"summary"' || true)" -lt $((before + SERVERS)) ] &&
+        [ "$(date +%s)" -lt "$deadline" ]; do sleep 0.1; done
+  for f in "$LOGS"/serve-*.log; do grep '"summary"' "$f" | tail -1; done |
+    /usr/bin/python3 -c 'import json,sys; print(sum(json.loads(l).get("pings_received",0)+json.loads(l).get("pings_sent",0) for l in sys.stdin))'
+}
 sleep 1
 rss_before=$(sum_rss_kib "${server_pids[@]}")
 slab_before=$(slab_kib)
@@ -85,8 +114,10 @@ for k in $(seq 0 $((CLIENTS - 1))); do
   # Exactly CONNECTIONS in all: the last client takes what the others leave.
   count=$PER_CLIENT
   [ "$k" -lt $((CLIENTS - 1)) ] || count=$((CONNECTIONS - PER_CLIENT * (CLIENTS - 1)))
+  # shellcheck disable=SC2086
   "$TCPKA" connect 127.0.0.1:$PORT --count "$count" --rate "$RATE_PER_CLIENT" \
-    --source "127.$a.$b.1-127.$a.$b.4" --policy "$POLICY" --hold --log none >/dev/null 2>&1 &
+    --source "127.$a.$b.1-127.$a.$b.4" --policy "$POLICY" --hold $CONNECT_ARGS --log none \
+    >/dev/null 2>&1 &
   pids+=($!)
 done
 target=$((inuse_before + 2 * CONNECTIONS))
@@ -101,12 +132,16 @@ slab_after=$(slab_kib)
 mem_after=$(mem_used_kib)
 sockstat_mem_pages=$(awk '/^TCP:/ {print $11}' /proc/net/sockstat)
 
+pings_before=$(serve_pings)
+serve_cpu_before=$(sum_cpu_ticks "${server_pids[@]}")
 cpu_before=$(sum_cpu_ticks "${pids[@]}")
 read -r _ user nice system idle iowait irq softirq _ < /proc/stat
 total_before=$((user + nice + system + idle + iowait + irq + softirq))
 busy_before=$((user + nice + system + irq + softirq))
 sleep "$IDLE_SECONDS"
 cpu_after=$(sum_cpu_ticks "${pids[@]}")
+serve_cpu_after=$(sum_cpu_ticks "${server_pids[@]}")
+pings_after=$(serve_pings)
 read -r _ user nice system idle iowait irq softirq _ < /proc/stat
 total_after=$((user + nice + system + idle + iowait + irq + softirq))
 busy_after=$((user + nice + system + irq + softirq))
@@ -118,7 +153,9 @@ awk -v n="$CONNECTIONS" -v held="$held" -v servers="$SERVERS" -v clients="$CLIEN
     -v mem_b="$mem_before" -v mem_a="$mem_after" -v sockmem="$sockstat_mem_pages" \
     -v cpu_b="$cpu_before" -v cpu_a="$cpu_after" -v ticks="$ticks" -v idle_s="$IDLE_SECONDS" \
     -v busy_b="$busy_before" -v busy_a="$busy_after" -v total_b="$total_before" -v total_a="$total_after" \
-    -v limit="$FD_LIMIT" -v cores="$(nproc)" -v rss_total="$rss_after" 'BEGIN {
+    -v limit="$FD_LIMIT" -v cores="$(nproc)" -v rss_total="$rss_after" \
+    -v scpu_b="$serve_cpu_before" -v scpu_a="$serve_cpu_after" \
+    -v pings_b="$pings_before" -v pings_a="$pings_after" 'BEGIN {
   secs = established - start
   printf "| asked | held | processes (serve + connect) | fd limit each |\n|---|---|---|---|\n"
   printf "| %d | %d | %d + %d | %d |\n\n", n, held, servers, clients, limit
@@ -132,4 +169,9 @@ awk -v n="$CONNECTIONS" -v held="$held" -v servers="$SERVERS" -v clients="$CLIEN
   printf "| TCP buffer pages (sockstat mem) | %d |\n", sockmem
   printf "| CPU of all tcpka processes over %d s idle | %.2f s (%.3f%% of one core) |\n", idle_s, (cpu_a - cpu_b) / ticks, 100 * (cpu_a - cpu_b) / ticks / idle_s
   printf "| whole-machine busy time over %d s idle | %.2f%% of %d cores |\n", idle_s, 100 * (busy_a - busy_b) / (total_a - total_b), cores
+  printf "| serve CPU over %d s idle | %.2f s |\n", idle_s, (scpu_a - scpu_b) / ticks
+  if (pings_a > pings_b) {
+    printf "| pings serve received and sent over %d s idle | %d (%.0f per connection per second) |\n", idle_s, pings_a - pings_b, (pings_a - pings_b) / held / idle_s
+    printf "| serve CPU per ping handled | %.2f us |\n", (scpu_a - scpu_b) / ticks * 1e6 / (pings_a - pings_b)
+  }
 }'
