@@ -42,14 +42,24 @@ TEST_F(Lab, TheDefaultMatrixMeasuresWhatTheModelPredicts) {
   ASSERT_FALSE(report.is_discarded()) << lab.output() << lab.error_output();
   ASSERT_GE(report["scenarios"].size(), 20u);
   std::map<std::string, nlohmann::json> populations;
+  std::map<std::string, nlohmann::json> hung;  // peer-hung's rows, by variant
   for (const auto& scenario : report["scenarios"]) {
     EXPECT_TRUE(scenario["pass"].get<bool>()) << scenario.dump(2);
     if (scenario.contains("population")) {
       populations[scenario["scenario"].get<std::string>() + " " +
                   scenario["variant"].get<std::string>()] = scenario["population"];
     }
+    if (scenario["scenario"] == "peer-hung") hung[scenario["variant"]] = scenario;
   }
   EXPECT_EQ(code, 0) << lab.error_output();
+
+  // A hung peer: keepalive never finds it; tcpka serve's heartbeat does, with its own
+  // cause; and a peer that only pauses is left alone.
+  ASSERT_EQ(hung.size(), 3u);
+  EXPECT_EQ(hung[""]["measured"]["kind"], "still_open") << hung[""];
+  EXPECT_EQ(hung["heartbeat"]["measured"]["kind"], "dropped") << hung["heartbeat"];
+  EXPECT_EQ(hung["heartbeat"]["measured"]["note"], "serve logged heartbeat_timeout");
+  EXPECT_EQ(hung["pause, phi"]["measured"]["kind"], "survived") << hung["pause, phi"];
 
   // A thousand connections from two hosts, one of which vanished: every one of its 500
   // found inside the interval, none of the other's closed.

@@ -11,13 +11,41 @@
 #include <string>
 #include <utility>
 
+#include "net/heartbeat_frames.h"
+
 namespace tcpka::tools::lab {
 namespace {
 
 // The child, between fork() and _exit(): system calls only (the lab is multithreaded,
 // so nothing that could take a lock another thread held at fork time).
+// Answers every ping of the server's with a pong, whatever else comes; ends with the
+// connection. read_frames allocates nothing and takes no lock: safe after fork().
+[[noreturn]] void answer_pings(int fd) {
+  net::FrameReader reader;
+  const std::string_view pong = net::control_frame(net::FrameType::pong);
+  char buffer[4096];
+  while (true) {
+    const ssize_t n = ::recv(fd, buffer, sizeof(buffer), 0);
+    if (n == 0) ::_exit(0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      ::_exit(5);
+    }
+    int pongs = 0;
+    const auto status = net::read_frames(
+        reader, std::string_view(buffer, static_cast<std::size_t>(n)), [](std::string_view) {},
+        [&] { ++pongs; }, [] {});
+    if (status != net::FrameStatus::ok) ::_exit(6);
+    for (; pongs > 0; --pongs) {
+      if (::send(fd, pong.data(), pong.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(pong.size())) {
+        ::_exit(7);
+      }
+    }
+  }
+}
+
 [[noreturn]] void run_peer(pid_t parent, int ns, const net::SocketAddress& server,
-                           std::string_view first_bytes) {
+                           std::string_view first_bytes, bool pings) {
   if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != parent) ::_exit(1);
   ::prctl(PR_SET_NAME, kPeerProcessName);
   if (::setns(ns, CLONE_NEWNET) != 0) ::_exit(2);
@@ -29,6 +57,7 @@ namespace {
     if (n <= 0) ::_exit(4);
     sent += static_cast<std::size_t>(n);
   }
+  if (pings) answer_pings(fd);
   while (true)
     ::pause();
 }
@@ -37,14 +66,14 @@ namespace {
 
 Result<PeerProcess> PeerProcess::start(const net::NetNamespace& ns,
                                        const net::SocketAddress& server,
-                                       std::string_view first_bytes) {
+                                       std::string_view first_bytes, bool answer_pings) {
   const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid < 0) {
     const int error = errno;
     return errno_error(error, "fork: " + std::generic_category().message(error));
   }
-  if (pid == 0) run_peer(parent, ns.fd(), server, first_bytes);
+  if (pid == 0) run_peer(parent, ns.fd(), server, first_bytes, answer_pings);
   return PeerProcess(pid);
 }
 

@@ -10,6 +10,7 @@
 #include "lab/topology.h"
 #include "lab/trace.h"
 #include "tcpka/detection_model.h"
+#include "tcpka/heartbeat.h"
 #include "tcpka/policy.h"
 
 namespace tcpka::tools::lab {
@@ -66,6 +67,12 @@ struct ScenarioSpec {
   int connections = 0;
   double loss = 0;
   Millis window{0};
+  // Application heartbeats: the server host runs `tcpka serve --heartbeat` (a black box
+  // the lab predicts from this policy) and the peer answers its pings until it fails.
+  std::optional<HeartbeatPolicy> heartbeat;
+  // stop_process: the peer resumes (SIGCONT) this long after it was stopped, as after a
+  // pause for garbage collection; zero: it stays stopped.
+  Millis pause{0};
 
   std::string title() const { return variant.empty() ? name : name + " (" + variant + ")"; }
 };

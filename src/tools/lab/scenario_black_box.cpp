@@ -2,6 +2,7 @@
 #include <fmt/core.h>
 #include <sys/socket.h>
 
+#include <string_view>
 #include <thread>
 
 #include "host/tcp_survey.h"
@@ -13,6 +14,8 @@ namespace {
 
 // How often the lab looks again while it waits for the target to listen or to answer.
 constexpr Millis kTargetPoll{10};
+// How long a close line of tcpka serve's may take to reach its output.
+constexpr Millis kServeLogWait{2'000};
 
 bool is_data(const net::CapturedPacket& packet) {
   return packet.kind == net::CapturedPacket::kTcp && packet.payload > 0;
@@ -146,7 +149,8 @@ Result<void> Run::connect_to_target() {
       Topology::address(Host::server, spec_.family, kServerPort);
   connect_start_ = Moment::now();
   if (spec_.fault == Fault::kill_process || spec_.fault == Fault::stop_process) {
-    auto process = PeerProcess::start(topology_->client(), server_address, spec_.target_send);
+    auto process = PeerProcess::start(topology_->client(), server_address, spec_.target_send,
+                                      spec_.heartbeat.has_value());
     if (!process) return process.error();
     peer_process_.emplace(std::move(*process));
   } else {
@@ -223,6 +227,29 @@ std::optional<std::int64_t> Run::target_end_on_the_wire() const {
   return end->time_us;
 }
 
+// Heartbeat scenarios: the cause tcpka serve logged for its close (its --log json line),
+// as the target's output kept it. serve writes its log after the close, from another
+// thread: the line may come a moment after the connection is gone.
+std::optional<CloseCause> Run::serve_close_cause() const {
+  const Clock::time_point deadline = Clock::now() + kServeLogWait;
+  while (true) {
+    const std::vector<std::string> lines = target_->last_lines(kTargetOutputLines);
+    // Found by its key, not parsed: last_lines cuts long lines, and the cause comes early.
+    constexpr std::string_view kCause = "\"cause\":\"";
+    for (auto line = lines.rbegin(); line != lines.rend(); ++line) {
+      if (line->find("\"close\"") == std::string::npos) continue;
+      const std::size_t at = line->find(kCause);
+      const std::size_t end = at == std::string::npos ? at : line->find('"', at + kCause.size());
+      if (end != std::string::npos) {
+        return close_cause_from_string(
+            std::string_view(*line).substr(at + kCause.size(), end - at - kCause.size()));
+      }
+    }
+    if (Clock::now() >= deadline || stopped()) return std::nullopt;
+    std::this_thread::sleep_for(kTargetPoll);
+  }
+}
+
 // Until the target's connection leaves ESTABLISHED and CLOSE_WAIT (the program closed
 // it, or its kernel ended it), or the cap.
 Result<Measurement> Run::watch_target() {
@@ -249,6 +276,11 @@ Result<Measurement> Run::watch_target() {
       if (const auto ended = target_end_on_the_wire()) {
         m.after =
             std::chrono::duration_cast<Millis>(reference_.at(*ended).steady - reference_.steady);
+      }
+      if (spec_.heartbeat) {
+        const std::optional<CloseCause> cause = serve_close_cause();
+        m.cause = cause.value_or(CloseCause::unknown);
+        m.note = cause ? "serve logged " + std::string(to_string(*cause)) : "serve logged no close";
       }
       return m;
     }

@@ -1,6 +1,11 @@
 #include "lab/scenario_matrix.h"
 
 #include <fmt/core.h>
+#include <unistd.h>
+
+#include <array>
+
+#include "net/endpoint.h"
 
 namespace tcpka::tools::lab {
 namespace {
@@ -28,6 +33,28 @@ Policy with_user_timeout(Policy policy) {
   policy.user_timeout = policy.keepalive == false ? UserTimeout::fixed(kUserTimeoutWithoutKeepalive)
                                                   : UserTimeout::automatic();
   return policy;
+}
+
+// The lab's heartbeats: fast enough for the default matrix's time, slow enough that a
+// loaded machine's scheduler does not look like a hung peer.
+constexpr const char* kLabHeartbeat = "250ms,timeout=1s";
+// Phi accrual's: settled on 250 ms gaps with the 100 ms minimum deviation and Akka's
+// acceptable pause of 500 ms, phi 8 is reached after about 1.3 s of silence. A 300 ms
+// stop comes on top of up to an interval since the last pong, and of the scheduler's
+// delay in resuming the peer on a loaded machine: it stays well short of that.
+constexpr const char* kLabPhiHeartbeat = "250ms,phi=8,pause=500ms";
+constexpr Millis kLabPause{300};
+
+// tcpka serve with heartbeats in the server host, run as a black box: the lab predicts
+// it from the heartbeat it was given, and reads the cause from its close line. The
+// program is this one.
+std::string heartbeat_server(const HeartbeatPolicy& heartbeat) {
+  std::array<char, 4096> self{};
+  const ssize_t n = ::readlink("/proc/self/exe", self.data(), self.size() - 1);
+  const std::string program = n > 0 ? std::string(self.data(), static_cast<std::size_t>(n)) : "tcpka";
+  return fmt::format("{} serve --listen {} --heartbeat {} --log json", program,
+                     net::to_string(Topology::address(Host::server, AF_INET, kServerPort)),
+                     to_string(heartbeat));
 }
 
 struct Builder {
@@ -120,6 +147,21 @@ std::vector<ScenarioSpec> default_matrix(const Policy& policy, const CrowdSizes&
         "the client's process is stopped (SIGSTOP): its kernel answers every probe, so "
         "keepalive never fires; only application heartbeats can tell",
         F::stop_process, P::process_hung, A::idle);
+  ScenarioSpec& heartbeat = m.variant("heartbeat");
+  heartbeat.heartbeat = parse_heartbeat(kLabHeartbeat).value();
+  heartbeat.target = heartbeat_server(*heartbeat.heartbeat);
+  heartbeat.story = fmt::format(
+      "the client's process is stopped (SIGSTOP) under tcpka serve --heartbeat {}: its pings "
+      "go unanswered and the heartbeat ends the connection",
+      kLabHeartbeat);
+  ScenarioSpec& pause = m.variant("pause, phi");
+  pause.heartbeat = parse_heartbeat(kLabPhiHeartbeat).value();
+  pause.target = heartbeat_server(*pause.heartbeat);
+  pause.pause = kLabPause;
+  pause.story = fmt::format(
+      "the client's process pauses for {} (SIGSTOP, SIGCONT), as in a garbage collection, "
+      "under tcpka serve --heartbeat {}: it must not be ended",
+      format_duration(kLabPause), kLabPhiHeartbeat);
 
   ScenarioSpec& nat = m.add("nat-timeout",
                             "a middlebox forgets flows idle for 3s; the server sends after 5s "

@@ -117,6 +117,7 @@ class Run {
   Result<void> connect_blackholed(ScenarioResult& result);
   Result<void> prepare_activity();
   Result<Expectation> expect();
+  Expectation expect_heartbeat(const PathFacts& path) const;
   Result<void> break_peer();
   Result<void> heal();
   Result<Measurement> watch(const Expectation& expected);
@@ -124,6 +125,11 @@ class Run {
   Moment peer_closed_moment();
   Moment peer_last_segment_moment();
   Result<Measurement> check_survival();
+  // Heartbeat scenarios: when the peer's application last spoke, from the capture; and a
+  // peer that resumes after a pause, watched until the heartbeat would have ended it.
+  Moment last_message_moment();
+  std::optional<CloseCause> serve_close_cause() const;
+  Result<Measurement> watch_pause(const Expectation& expected);
   void drain_capture();
   const Moment& origin_moment(Origin origin) const;
   void count_probes(ScenarioResult& result) const;
@@ -150,6 +156,7 @@ class Run {
 
   Moment connect_start_;
   Moment last_segment_;
+  Moment last_message_;  // heartbeat scenarios: the peer's last bytes before the failure
   Moment window_shut_;
   Millis outage_{0};  // partition: how long, from the policy
   Moment failure_;

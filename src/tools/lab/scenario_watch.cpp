@@ -86,8 +86,8 @@ const Moment& Run::origin_moment(Origin origin) const {
       return window_shut_;
     case Origin::connect:
       return connect_start_;
-    case Origin::last_message:  // the lab's peers send no heartbeats yet: their last bytes
-      return last_segment_;
+    case Origin::last_message:
+      return last_message_;
     case Origin::failure:
       return failure_;
   }
@@ -156,6 +156,10 @@ Result<Measurement> Run::watch(const Expectation& expected) {
         last_segment_ = last_segment_.at(p.time_us);
       }
     }
+    if (spec_.heartbeat) last_message_ = last_message_moment();
+    if (expected.kind == Expectation::survives && spec_.pause > Millis(0)) {
+      return watch_pause(expected);
+    }
     reference_ = origin_moment(expected.detection.origin);
     return watch_target();
   }
@@ -211,6 +215,62 @@ Result<Measurement> Run::watch(const Expectation& expected) {
     const auto after = std::chrono::duration_cast<Millis>(when - reference_.steady);
     if (n == 0) return ended(after, {}, true);
     if (n < 0 && error != EAGAIN && error != EINTR) return ended(after, errno_code(error), false);
+  }
+  return errno_error(EINTR, "interrupted");
+}
+
+// The last bytes (a pong) the peer's application sent the target before it failed: the
+// heartbeat's clock runs from them. The peer's kernel's bare acknowledgements (of the
+// pings it no longer answers) are not its application speaking.
+Moment Run::last_message_moment() {
+  drain_capture();
+  const net::CompactAddress server =
+      net::compact(Topology::address(Host::server, spec_.family, kServerPort));
+  Moment last = last_segment_;
+  for (const net::CapturedPacket& p : packets_) {
+    if (p.kind == net::CapturedPacket::kTcp && p.destination == server && p.payload > 0 &&
+        p.time_us < failure_.wall_us && p.time_us > last.wall_us) {
+      last = last.at(p.time_us);
+    }
+  }
+  return last;
+}
+
+// The peer resumes (SIGCONT) after the pause; the target must still hold the connection
+// once the heartbeat's bound has passed since the peer resumed.
+Result<Measurement> Run::watch_pause(const Expectation& expected) {
+  reference_ = failure_;
+  const Clock::time_point resume_at = failure_.steady + spec_.pause;
+  const Clock::time_point check_at = resume_at + expected.detection.latest + kSurvivalMargin;
+  bool resumed = false;
+  while (!stopped()) {
+    drain_capture();
+    const Clock::time_point now = Clock::now();
+    if (!resumed && now >= resume_at) {
+      if (auto resumed_peer = peer_process_->signal(SIGCONT); !resumed_peer) {
+        return resumed_peer.error();
+      }
+      resumed = true;
+    }
+    if (target_->exit_status()) return errno_error(ECHILD, "the target exited");
+    auto found = target_connection();
+    if (!found) return found.error();
+    Measurement m;
+    const bool holding = *found && (*found)->state == TcpConnectionState::established;
+    if (!holding) {
+      m.kind = Measurement::dropped;
+      m.after = std::chrono::duration_cast<Millis>(now - reference_.steady);
+      m.note = "the target ended the connection of a peer that only paused";
+      return m;
+    }
+    if (now >= check_at) {
+      m.kind = Measurement::survived;
+      m.note = fmt::format("still established {} after the peer resumed from a {} pause",
+                           format_duration(expected.detection.latest + kSurvivalMargin),
+                           format_duration(spec_.pause));
+      return m;
+    }
+    std::this_thread::sleep_for(Millis(10));
   }
   return errno_error(EINTR, "interrupted");
 }

@@ -24,6 +24,21 @@ std::string expand_target(const std::string& command, std::uint16_t port) {
   return expanded;
 }
 
+namespace {
+
+// A lab killed outright (SIGKILL) cannot end the target's process group; the kernel
+// kills only the process that PR_SET_PDEATHSIG names, the shell. Debian's dash forks even
+// a lone command, which then outlived the lab: a simple command (no shell syntax) is
+// exec'd by the shell instead, so that the server is the process the kernel kills. A
+// sequence still relies on the lab's own end (see the class comment).
+std::string as_shell_command(const std::string& command) {
+  const bool simple = command.find_first_of(";&|()<>`$\n\\'\"") == std::string::npos;
+  const bool exec_already = command.rfind("exec ", 0) == 0;
+  return simple && !exec_already ? "exec " + command : command;
+}
+
+}  // namespace
+
 Result<TargetProcess> TargetProcess::start(const net::NetNamespace& ns,
                                            const std::string& command) {
   // The command as the user wrote it, a sequence or a `sleep` first included: the lab ends
@@ -33,6 +48,7 @@ Result<TargetProcess> TargetProcess::start(const net::NetNamespace& ns,
     const int error = errno;
     return errno_error(error, "memfd_create: " + std::generic_category().message(error));
   }
+  const std::string shell_command = as_shell_command(command);
   const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid < 0) {
@@ -49,7 +65,7 @@ Result<TargetProcess> TargetProcess::start(const net::NetNamespace& ns,
     // dup2 clears close-on-exec on the copies; the memfd's own descriptor closes at exec.
     ::dup2(output.get(), STDOUT_FILENO);
     ::dup2(output.get(), STDERR_FILENO);
-    ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+    ::execl("/bin/sh", "sh", "-c", shell_command.c_str(), static_cast<char*>(nullptr));
     ::_exit(127);
   }
   ::setpgid(pid, pid);  // also here: whichever runs first
