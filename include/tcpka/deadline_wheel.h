@@ -121,7 +121,6 @@ class DeadlineWheel {
   std::size_t advance(Tick now, Expire&& expire);
 
  private:
-
   // Circular doubly linked lists: each slot's list head is a node too, so a key can be
   // unlinked without knowing which slot it is in. Nodes below kSentinels are the heads
   // (the wheel's own), the others keys_[node - kSentinels].

@@ -95,8 +95,8 @@ class HeartbeatDetector {
 // at which the caller checks deadlines (tcpka's serve and connect: interval / 16, at
 // least 10 ms). Only failures the peer's kernel survives need it: a process exit closes
 // the connection at once, and the other failures are the kernel's too.
-Detection predict_heartbeat(PeerFailure failure, const HeartbeatPolicy& policy,
-                            Millis tick, const PathFacts& path = {});
+Detection predict_heartbeat(PeerFailure failure, const HeartbeatPolicy& policy, Millis tick,
+                            const PathFacts& path = {});
 
 // The granularity tcpka's own loops check heartbeat deadlines at: interval / 16, 10 ms
 // at least.

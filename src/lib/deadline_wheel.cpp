@@ -21,7 +21,9 @@ DeadlineWheel::DeadlineWheel(KeyNode* keys, std::size_t capacity, Tick start)
 }
 
 // Every index stays valid across a move: the heads are found by index, not by address.
-DeadlineWheel::DeadlineWheel(DeadlineWheel&& other) noexcept { *this = std::move(other); }
+DeadlineWheel::DeadlineWheel(DeadlineWheel&& other) noexcept {
+  *this = std::move(other);
+}
 
 DeadlineWheel& DeadlineWheel::operator=(DeadlineWheel&& other) noexcept {
   heads_ = std::move(other.heads_);

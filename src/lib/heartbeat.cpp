@@ -21,7 +21,9 @@ std::string_view trim(std::string_view text) {
 
 Result<Millis> positive_duration(std::string_view key, std::string_view value) {
   auto parsed = parse_duration(value);
-  if (!parsed) return invalid_argument(std::string(key) + "=" + printable(value) + ": " + parsed.error().message);
+  if (!parsed)
+    return invalid_argument(std::string(key) + "=" + printable(value) + ": " +
+                            parsed.error().message);
   if (parsed->count() == 0) return invalid_argument(std::string(key) + " must be above zero");
   return *parsed;
 }
@@ -71,8 +73,10 @@ Result<HeartbeatPolicy> parse_heartbeat(std::string_view text) {
   const std::size_t comma = rest.find(',');
   auto interval = positive_duration("interval", trim(rest.substr(0, comma)));
   if (!interval) {
-    return invalid_argument("heartbeat '" + printable(text) + "': expected INTERVAL[,timeout=D] or "
-                            "INTERVAL,phi=X: " + interval.error().message);
+    return invalid_argument("heartbeat '" + printable(text) +
+                            "': expected INTERVAL[,timeout=D] or "
+                            "INTERVAL,phi=X: " +
+                            interval.error().message);
   }
   policy.interval = *interval;
   bool timeout_given = false;
@@ -113,7 +117,8 @@ Result<HeartbeatPolicy> parse_heartbeat(std::string_view text) {
       phi_option_given = true;
     } else if (key == "pause") {
       auto parsed = parse_duration(value);
-      if (!parsed) return invalid_argument("pause=" + printable(value) + ": " + parsed.error().message);
+      if (!parsed)
+        return invalid_argument("pause=" + printable(value) + ": " + parsed.error().message);
       phi.acceptable_pause = *parsed;
       phi_option_given = true;
     } else {
@@ -144,7 +149,8 @@ Result<HeartbeatPolicy> parse_heartbeat(std::string_view text) {
 std::string to_string(const HeartbeatPolicy& policy) {
   std::string text = format_duration(policy.interval);
   if (!policy.phi) {
-    if (policy.timeout != policy.interval * 3) text += ",timeout=" + format_duration(policy.timeout);
+    if (policy.timeout != policy.interval * 3)
+      text += ",timeout=" + format_duration(policy.timeout);
     return text;
   }
   const PhiAccrual defaults;
@@ -298,7 +304,8 @@ Detection predict_heartbeat(PeerFailure failure, const HeartbeatPolicy& policy, 
   d.origin = Origin::last_message;
   // Pings go out an interval, two intervals... after the last bytes heard, until death.
   d.probes = static_cast<int>((bound - Millis(1)) / policy.interval);
-  d.explanation = "pings after " + format_duration(policy.interval) + " of silence go unanswered; " + how;
+  d.explanation =
+      "pings after " + format_duration(policy.interval) + " of silence go unanswered; " + how;
   return d;
 }
 

@@ -88,7 +88,8 @@ FrameStatus read_frames(FrameReader& reader, std::string_view bytes, OnData&& on
     const std::size_t header_here = held ? 1 : kFrameHeaderSize;
     if (!heartbeat) {
       // The held first byte came in an earlier read: it goes out ahead of this run.
-      if (held) on_data(std::string_view(reinterpret_cast<const char*>(&reader.first_header_byte), 1));
+      if (held)
+        on_data(std::string_view(reinterpret_cast<const char*>(&reader.first_header_byte), 1));
       reader.payload_left = length;
       at += header_here;
       continue;

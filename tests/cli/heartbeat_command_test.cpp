@@ -158,8 +158,8 @@ TEST(Heartbeat, ServeEndsAClientThatDoesNotSpeakTheProtocol) {
 // kernel still acknowledges everything, and connect's heartbeat ends the connection.
 TEST(Heartbeat, ConnectFindsAStoppedServer) {
   RunningServe server = start_serve({"--heartbeat", kHeartbeat});
-  SpawnedProcess client = SpawnedProcess::start({TCPKA_BINARY, "connect", server.address,
-                                                 "--heartbeat", kHeartbeat, "--log", "json"});
+  SpawnedProcess client = SpawnedProcess::start(
+      {TCPKA_BINARY, "connect", server.address, "--heartbeat", kHeartbeat, "--log", "json"});
   ASSERT_TRUE(client.wait_for_line("\"connecting\"", 30s)) << client.error_output();
   // Whether serve answered a few pings first or not, the kernel completes the handshake
   // and acknowledges the pings: the last bytes heard are the timeout before the end.
@@ -169,7 +169,8 @@ TEST(Heartbeat, ConnectFindsAStoppedServer) {
   ASSERT_TRUE(closed) << client.output();
   const auto event = nlohmann::json::parse(*closed);
   EXPECT_EQ(event["cause"], "heartbeat_timeout");
-  EXPECT_TRUE(hung_peer_model(kHeartbeat).admits(Millis(event["since_last_received_ms"].get<int>())))
+  EXPECT_TRUE(
+      hung_peer_model(kHeartbeat).admits(Millis(event["since_last_received_ms"].get<int>())))
       << event;
   EXPECT_EQ(client.wait_exit(30s), 0);
 }
@@ -180,9 +181,9 @@ TEST(Heartbeat, BadInputGetsOneLineAndExitTwo) {
                     {"--heartbeat", "1s,timeout=1s"},
                     {"--min-ping-interval", "1s"},
                     {"--heartbeat", "1s", "--min-ping-interval", "x"}});
-  expect_bad_input(TCPKA_BINARY, "connect",
-                   {{"127.0.0.1:1", "--heartbeat", "0s"},
-                    {"127.0.0.1:1", "--heartbeat", "1s,phi=0"}});
+  expect_bad_input(
+      TCPKA_BINARY, "connect",
+      {{"127.0.0.1:1", "--heartbeat", "0s"}, {"127.0.0.1:1", "--heartbeat", "1s,phi=0"}});
 }
 
 }  // namespace

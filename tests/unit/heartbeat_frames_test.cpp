@@ -62,9 +62,10 @@ TEST(HeartbeatFrames, ReadsTheSameStreamHoweverItIsCut) {
   stream += control_frame(FrameType::pong);
   stream += control_frame(FrameType::ping);
   stream += data_frame("!");
-  const std::string data = data_frame("hello") + data_frame(std::string(1'000, 'a')) + data_frame("!");
-  for (std::size_t piece : {std::size_t{1}, std::size_t{2}, std::size_t{3}, std::size_t{7},
-                            std::size_t{4096}}) {
+  const std::string data =
+      data_frame("hello") + data_frame(std::string(1'000, 'a')) + data_frame("!");
+  for (std::size_t piece :
+       {std::size_t{1}, std::size_t{2}, std::size_t{3}, std::size_t{7}, std::size_t{4096}}) {
     const Seen seen = read_in_pieces(stream, piece);
     EXPECT_EQ(seen.status, FrameStatus::ok) << piece;
     EXPECT_EQ(seen.data, data) << piece;
@@ -96,10 +97,10 @@ TEST(HeartbeatFrames, KnowsWhenItIsBetweenFrames) {
 
 TEST(HeartbeatFrames, RefusesWhatIsNotThisProtocol) {
   const std::string cases[] = {
-      std::string("\xc0\x00", 2),  // type 11
-      std::string("\x00\x00", 2),  // an empty data frame
+      std::string("\xc0\x00", 2),   // type 11
+      std::string("\x00\x00", 2),   // an empty data frame
       std::string("\x40\x01x", 3),  // a ping with a payload
-      "GET / HTTP/1.1\r\n",        // 'G' is 01...: a ping with a length
+      "GET / HTTP/1.1\r\n",         // 'G' is 01...: a ping with a length
   };
   for (const std::string& bytes : cases) {
     EXPECT_EQ(read_in_pieces(bytes, bytes.size()).status, FrameStatus::malformed) << bytes;

@@ -35,11 +35,21 @@ TEST(ParseHeartbeat, ReadsPhiAccrualWithItsOptions) {
 }
 
 TEST(ParseHeartbeat, RejectsWhatCannotWork) {
-  const char* bad[] = {"",           "0s",         "-1s",          "1s,timeout=1s",
-                       "1s,timeout=500ms",          "1s,phi=0.5",   "1s,phi=x",
-                       "1s,phi=8,timeout=3s",       "1s,window=10", "1s,phi=8,window=1",
-                       "1s,phi=8,window=2.5",       "1s,speed=2",   "1s,timeout",
-                       "1s,timeout=0s",             "1s,phi=8,min-deviation=0s"};
+  const char* bad[] = {"",
+                       "0s",
+                       "-1s",
+                       "1s,timeout=1s",
+                       "1s,timeout=500ms",
+                       "1s,phi=0.5",
+                       "1s,phi=x",
+                       "1s,phi=8,timeout=3s",
+                       "1s,window=10",
+                       "1s,phi=8,window=1",
+                       "1s,phi=8,window=2.5",
+                       "1s,speed=2",
+                       "1s,timeout",
+                       "1s,timeout=0s",
+                       "1s,phi=8,min-deviation=0s"};
   for (const char* text : bad) {
     auto policy = parse_heartbeat(text);
     ASSERT_FALSE(policy) << "'" << text << "' parsed as " << to_string(*policy);

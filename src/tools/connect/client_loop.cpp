@@ -403,9 +403,9 @@ void ClientLoop::arm_heartbeat(std::size_t index, const Slot& slot) {
   const Millis next_ping = last + interval * (silence / interval + 1);
   const Millis due = std::min(next_ping, slot.detector->dead_at());
   // Round up: a deadline is never looked at before it has come.
-  heartbeat_wheel_.arm(static_cast<DeadlineWheel::Key>(index),
-                       static_cast<DeadlineWheel::Tick>((due + heartbeat_tick_ - Millis(1)) /
-                                                        heartbeat_tick_));
+  heartbeat_wheel_.arm(
+      static_cast<DeadlineWheel::Key>(index),
+      static_cast<DeadlineWheel::Tick>((due + heartbeat_tick_ - Millis(1)) / heartbeat_tick_));
 }
 
 void ClientLoop::end_by_kernel(std::size_t index, Slot& slot, int error) {

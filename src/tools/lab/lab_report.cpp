@@ -108,9 +108,10 @@ std::string predicted_text(const Expectation& e, Millis cap) {
     case Expectation::detected:
       // A heartbeat's end is the application's own: a cause, no errno.
       return fmt::format("{}..{} {}", format_seconds(d.earliest), format_seconds(d.latest),
-                         d.error                                     ? errno_name(d.error)
-                         : d.cause == CloseCause::heartbeat_timeout ? std::string(to_string(d.cause))
-                                                                     : std::string("EOF"));
+                         d.error ? errno_name(d.error)
+                         : d.cause == CloseCause::heartbeat_timeout
+                             ? std::string(to_string(d.cause))
+                             : std::string("EOF"));
     case Expectation::beyond_cap:
       return fmt::format("{} {} (beyond the {} wait)", format_seconds(d.earliest),
                          errno_name(d.error), format_duration(cap));
@@ -194,8 +195,9 @@ std::string render_table(std::span<const ScenarioResult> results, Millis cap) {
     const bool black_box = !r.spec.target.empty();
     const bool ran = r.measured.kind != Measurement::failed_to_run;
     // The heartbeat rows' server is the lab's own tcpka serve, run as a black box.
-    const std::string detects =
-        r.spec.heartbeat ? "tcpka serve" : black_box ? "your server" : who_detects(r.spec);
+    const std::string detects = r.spec.heartbeat ? "tcpka serve"
+                                : black_box      ? "your server"
+                                                 : who_detects(r.spec);
     // A black box's errno is its own; what shows from outside is its keepalive timer.
     std::string why = r.population && ran ? population_why(r)
                       : r.measured.kind == Measurement::ended
@@ -204,8 +206,7 @@ std::string render_table(std::span<const ScenarioResult> results, Millis cap) {
                                          : std::string();
     // A scenario that did not run has no prediction worth showing: it may have stopped
     // before the lab knew what the detector held.
-    table.add_row({r.spec.title(), detects,
-                   predicted_text(r, cap), measured_text(r, cap),
+    table.add_row({r.spec.title(), detects, predicted_text(r, cap), measured_text(r, cap),
                    ran && !r.population ? ratio(r) : "", std::move(why),
                    ran && !r.population ? on_the_wire(r.measured) : "-", verdict(r)});
     if (!ran) {
@@ -221,7 +222,8 @@ std::string render_table(std::span<const ScenarioResult> results, Millis cap) {
   std::string text = table.render();
   std::string settings_said;
   for (const ScenarioResult& r : results) {
-    if (r.spec.target.empty() || r.spec.heartbeat || r.measured.kind == Measurement::failed_to_run) {
+    if (r.spec.target.empty() || r.spec.heartbeat ||
+        r.measured.kind == Measurement::failed_to_run) {
       continue;
     }
     const std::string settings = target_settings_text(r);

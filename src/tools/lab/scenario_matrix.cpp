@@ -51,7 +51,8 @@ constexpr Millis kLabPause{300};
 std::string heartbeat_server(const HeartbeatPolicy& heartbeat) {
   std::array<char, 4096> self{};
   const ssize_t n = ::readlink("/proc/self/exe", self.data(), self.size() - 1);
-  const std::string program = n > 0 ? std::string(self.data(), static_cast<std::size_t>(n)) : "tcpka";
+  const std::string program =
+      n > 0 ? std::string(self.data(), static_cast<std::size_t>(n)) : "tcpka";
   return fmt::format("{} serve --listen {} --heartbeat {} --log json", program,
                      net::to_string(Topology::address(Host::server, AF_INET, kServerPort)),
                      to_string(heartbeat));

@@ -240,9 +240,10 @@ Expectation Run::expect_heartbeat(const PathFacts& path) const {
   e.detection.latest += kTargetReaction;
   if (spec_.pause > Millis(0)) {
     e.kind = Expectation::survives;
-    e.why = fmt::format("the peer resumes after {} and answers the pings that waited; the "
-                        "heartbeat ends a peer only after {} of silence",
-                        format_duration(spec_.pause), format_seconds(e.detection.earliest));
+    e.why = fmt::format(
+        "the peer resumes after {} and answers the pings that waited; the "
+        "heartbeat ends a peer only after {} of silence",
+        format_duration(spec_.pause), format_seconds(e.detection.earliest));
     return e;
   }
   e.kind = !e.detection.detected              ? Expectation::never

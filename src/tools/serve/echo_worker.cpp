@@ -116,9 +116,8 @@ void EchoWorker::run() {
                  [&](std::uint64_t t, std::uint32_t events) { dispatch(t, events); });
     const Timestamp current = now();
     if (wheel_) {
-      wheel_->advance(current / tick_ms_, [&](DeadlineWheel::Key fd) {
-        on_deadline(static_cast<int>(fd), current);
-      });
+      wheel_->advance(current / tick_ms_,
+                      [&](DeadlineWheel::Key fd) { on_deadline(static_cast<int>(fd), current); });
     }
     check_slow_readers(current);
     resume_paused_listeners(current);

@@ -123,16 +123,16 @@ class EchoWorker {
   net::UniqueFd wakeup_;
   std::atomic<bool> stopping_{false};
 
-  std::vector<char> buffer_;                      // one read's worth, shared by every connection
+  std::vector<char> buffer_;  // one read's worth, shared by every connection
   // Each connection's next idle or heartbeat deadline (only with --idle-timeout or
   // --heartbeat), in ticks of tick_ms_ since the start; keys are descriptors, kept in the
   // table.
   std::optional<DeadlineWheel> wheel_;
   std::uint64_t tick_ms_ = 1;
   std::unordered_map<int, HeartbeatDetector> phi_;  // --heartbeat ...,phi=X only
-  std::vector<int> output_full_;                  // connections whose output sits at its bound
-  std::vector<Timestamp> listener_paused_until_;  // 0: listening
-  std::string log_batch_;                         // lines for the next write
+  std::vector<int> output_full_;                    // connections whose output sits at its bound
+  std::vector<Timestamp> listener_paused_until_;    // 0: listening
+  std::string log_batch_;                           // lines for the next write
   std::array<std::uint64_t, kRefusalCount> refusals_unreported_{};
   Timestamp next_refusal_report_ = 0;
 };

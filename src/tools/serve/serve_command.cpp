@@ -119,7 +119,8 @@ Result<Plan> make_plan(const Options& options) {
     plan.settings.min_ping_interval = heartbeat->interval / 2;
   }
   if (!options.min_ping_interval.empty()) {
-    if (!plan.settings.heartbeat) return invalid_argument("--min-ping-interval: give --heartbeat too");
+    if (!plan.settings.heartbeat)
+      return invalid_argument("--min-ping-interval: give --heartbeat too");
     auto gap = duration_option("--min-ping-interval", options.min_ping_interval);
     if (!gap) return gap.error();
     plan.settings.min_ping_interval = *gap;

@@ -115,8 +115,8 @@ std::string render_prometheus(const ServerTotals& t) {
   metric("tcpka_sent_bytes_total", "counter", "Bytes sent to peers.");
   text += fmt::format("tcpka_sent_bytes_total {}\n", t.bytes_out);
   metric("tcpka_heartbeat_pings_total", "counter", "Heartbeat pings (--heartbeat), by direction.");
-  text += fmt::format("tcpka_heartbeat_pings_total{{direction=\"received\"}} {}\n",
-                      t.pings_received);
+  text +=
+      fmt::format("tcpka_heartbeat_pings_total{{direction=\"received\"}} {}\n", t.pings_received);
   text += fmt::format("tcpka_heartbeat_pings_total{{direction=\"sent\"}} {}\n", t.pings_sent);
   return text;
 }
