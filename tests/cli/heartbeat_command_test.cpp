@@ -175,6 +175,38 @@ TEST(Heartbeat, ConnectFindsAStoppedServer) {
   EXPECT_EQ(client.wait_exit(30s), 0);
 }
 
+// Heartbeats and keepalive side by side: whichever finds the silent peer first says so in
+// the close line. The peer's socket drops everything it is sent, as a crashed host would.
+// (Keepalive counts only until the first ping: a ping in flight makes an idle connection
+// a sending one, which retransmissions and the user timeout rule, not keepalive.)
+nlohmann::json close_of_connect_to_a_silenced_peer(const std::vector<std::string>& options) {
+  net::UniqueFd listener = listen_on_loopback(AF_INET);
+  const std::string address = "127.0.0.1:" + std::to_string(local_port(listener.get()));
+  std::vector<std::string> argv = {TCPKA_BINARY, "connect", address, "--log", "json"};
+  argv.insert(argv.end(), options.begin(), options.end());
+  SpawnedProcess client = SpawnedProcess::start(argv);
+  pollfd waiting{listener.get(), POLLIN, 0};
+  if (::poll(&waiting, 1, 10'000) != 1) throw std::runtime_error("connect never connected");
+  net::UniqueFd accepted(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+  silence(accepted.get());
+  const auto closed = client.wait_for_line("\"close\"", 30s);
+  if (!closed) throw std::runtime_error("no close: " + client.output());
+  return nlohmann::json::parse(*closed);
+}
+
+TEST(Heartbeat, KeepaliveFirstSaysKeepaliveAndHeartbeatFirstSaysHeartbeat) {
+  const auto keepalive_first = close_of_connect_to_a_silenced_peer(
+      {"--policy", "idle=1s,intvl=1s,cnt=2", "--heartbeat", "5s,timeout=20s"});
+  EXPECT_EQ(keepalive_first["cause"], "keepalive_timeout") << keepalive_first;
+  EXPECT_EQ(keepalive_first["errno"], "ETIMEDOUT");
+  const auto heartbeat_first = close_of_connect_to_a_silenced_peer(
+      {"--policy", "idle=10s,intvl=1s,cnt=2", "--heartbeat", kHeartbeat});
+  EXPECT_EQ(heartbeat_first["cause"], "heartbeat_timeout") << heartbeat_first;
+  EXPECT_TRUE(hung_peer_model(kHeartbeat)
+                  .admits(Millis(heartbeat_first["since_last_received_ms"].get<int>())))
+      << heartbeat_first;
+}
+
 TEST(Heartbeat, BadInputGetsOneLineAndExitTwo) {
   expect_bad_input(TCPKA_BINARY, "serve",
                    {{"--heartbeat", "soon"},

@@ -14,8 +14,14 @@ constexpr PeerFailure kFailures[] = {PeerFailure::process_exit, PeerFailure::hos
 
 // The two count from different moments (the kernel from the last segment or the
 // failure, the heartbeat from the last application bytes, which come no later): one is
-// first only when its whole interval ends before the other's begins.
-FirstFinder first_of(const Detection& kernel, const Detection& heartbeat) {
+// first only when its whole interval ends before the other's begins. Keepalive has only
+// the first interval of silence: then a ping goes out, and the kernel sends no probe
+// while data is unacknowledged.
+FirstFinder first_of(const Detection& kernel, const Detection& heartbeat,
+                     const HeartbeatPolicy& policy) {
+  const bool cut_short = kernel.detected && kernel.cause == CloseCause::keepalive_timeout &&
+                         heartbeat.detected && kernel.earliest >= policy.interval;
+  if (cut_short) return FirstFinder::heartbeat;
   if (!kernel.detected && !heartbeat.detected) return FirstFinder::neither;
   if (!heartbeat.detected) return FirstFinder::kernel;
   if (!kernel.detected) return FirstFinder::heartbeat;
@@ -70,7 +76,7 @@ HeartbeatReport make_heartbeat_report(const HeartbeatPolicy& policy, const Polic
     for (const Prediction& p : kernel.predictions) {
       if (p.failure == failure && p.activity == Activity::idle) row.kernel = p.detection;
     }
-    row.first = first_of(row.kernel, row.heartbeat);
+    row.first = first_of(row.kernel, row.heartbeat, policy);
     report.rows.push_back(std::move(row));
   }
   return report;
@@ -88,6 +94,10 @@ std::string render_text(const HeartbeatReport& report) {
   }
   text += table.render();
   text += "heartbeat times count from the last bytes from the peer's application\n";
+  text += fmt::format(
+      "keepalive gets only the first {} of silence: a ping is then in flight, and the kernel "
+      "sends no probe while data is unacknowledged (a user timeout bounds that case)\n",
+      format_duration(report.policy.interval));
   return text;
 }
 
