@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -90,13 +91,14 @@ class HeartbeatDetector {
 };
 
 // How long a heartbeat takes to find a failed peer, counted from the last bytes heard
-// from it (Origin::last_message): the timeout for a fixed detector, the silence at which
-// phi reaches its threshold for gaps of exactly one interval. `tick` is the granularity
-// at which the caller checks deadlines (tcpka's serve and connect: interval / 16, at
-// least 10 ms). Only failures the peer's kernel survives need it: a process exit closes
-// the connection at once, and the other failures are the kernel's too.
+// from it (Origin::last_message): the timeout for a fixed detector; for phi, the silence
+// at which phi reaches its threshold after the gaps `seen` (the silences that ended in a
+// heartbeat, oldest first), or, without them, after a window of gaps of exactly one
+// interval. `tick` is the granularity at which the caller checks deadlines (tcpka's
+// serve and connect: interval / 16, at least 10 ms). A process exit closes the
+// connection at once, before any heartbeat.
 Detection predict_heartbeat(PeerFailure failure, const HeartbeatPolicy& policy, Millis tick,
-                            const PathFacts& path = {});
+                            const PathFacts& path = {}, std::span<const Millis> seen = {});
 
 // The granularity tcpka's own loops check heartbeat deadlines at: interval / 16, 10 ms
 // at least.

@@ -263,7 +263,7 @@ Millis heartbeat_tick(const HeartbeatPolicy& policy) {
 }
 
 Detection predict_heartbeat(PeerFailure failure, const HeartbeatPolicy& policy, Millis tick,
-                            const PathFacts& path) {
+                            const PathFacts& path, std::span<const Millis> seen) {
   Detection d;
   const auto with_slack = [&](Millis bound) {
     return bound + bound / 8 + tick + std::max(path.rtt, Millis(0)) + Millis(50);
@@ -290,12 +290,23 @@ Detection predict_heartbeat(PeerFailure failure, const HeartbeatPolicy& policy, 
   Millis bound = policy.timeout;
   std::string how = "nothing heard for timeout=" + format_duration(policy.timeout);
   if (policy.phi) {
-    HeartbeatDetector settled(policy, Millis(0));
-    for (int i = 0; i < policy.phi->window; ++i)
-      settled.heard(settled.last_heard() + policy.interval, true);
-    bound = settled.dead_at() - settled.last_heard();
+    // The detector itself, taught the same gaps, says when.
+    HeartbeatDetector learned(policy, Millis(0));
+    if (seen.empty()) {
+      for (int i = 0; i < policy.phi->window; ++i)
+        learned.heard(learned.last_heard() + policy.interval, true);
+    } else {
+      for (const Millis gap : seen)
+        learned.heard(learned.last_heard() + gap, true);
+    }
+    bound = learned.dead_at() - learned.last_heard();
+    const auto ms = [](double value) {
+      return format_seconds(Millis(static_cast<std::int64_t>(std::lround(value))));
+    };
     how = "phi reaches " + format_number(policy.phi->threshold) + " after " +
-          format_seconds(bound) + " of silence once the gaps settle at the interval";
+          format_seconds(bound) + " of silence (" +
+          (seen.empty() ? "gaps settled at the interval" : "the gaps seen") + ": mean " +
+          ms(learned.mean_gap_ms()) + ", deviation " + ms(learned.deviation_ms()) + ")";
   }
   d.detected = true;
   d.earliest = bound;

@@ -63,9 +63,9 @@ TEST(LabCommand, ListsTheMatrixWithoutRunningIt) {
     EXPECT_NE(outcome.out.find(name), std::string::npos) << name << " missing from\n"
                                                          << outcome.out;
   }
-  // A name selects every variant of it: keepalive's view, and the heartbeat's two.
+  // A name selects every variant of it: keepalive's view, and the heartbeat's four.
   const Outcome hung = run_lab({"--list", "--only", "peer-hung"});
-  EXPECT_EQ(std::count(hung.out.begin(), hung.out.end(), '\n'), 3) << hung.out;
+  EXPECT_EQ(std::count(hung.out.begin(), hung.out.end(), '\n'), 5) << hung.out;
   EXPECT_NE(hung.out.find("peer-hung (heartbeat)"), std::string::npos) << hung.out;
   EXPECT_NE(hung.out.find("peer-hung (pause, phi)"), std::string::npos) << hung.out;
   const Outcome one = run_lab({"--list", "--only", "peer-hung (heartbeat)"});

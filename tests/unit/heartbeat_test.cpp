@@ -141,6 +141,25 @@ TEST(PredictHeartbeat, LeavesAProcessExitToTheKernelAndMeetsARebootWithItsFirstP
   EXPECT_TRUE(predict_heartbeat(PeerFailure::host_silent, policy, Millis(10)).detected);
 }
 
+// Phi adapts: gaps that alternate between one and two intervals move the bound later
+// than steady gaps of the same policy do.
+TEST(PredictHeartbeat, PhiLearnsFromTheGapsItWasShown) {
+  const HeartbeatPolicy policy = *parse_heartbeat("500ms,phi=8");
+  std::vector<Millis> steady(20, Millis(500));
+  std::vector<Millis> jittery;
+  for (int i = 0; i < 20; ++i)
+    jittery.push_back(Millis(i % 2 == 0 ? 500 : 900));
+  const Detection a = predict_heartbeat(PeerFailure::process_hung, policy, Millis(31), {}, steady);
+  const Detection b = predict_heartbeat(PeerFailure::process_hung, policy, Millis(31), {}, jittery);
+  // Steady: mean 0.5 s (the two first estimates of 375 and 625 ms left in the window),
+  // the minimum deviation; jittery: mean 0.68 s, deviation 0.2 s.
+  EXPECT_GT(a.earliest, Millis(950));
+  EXPECT_LT(a.earliest, Millis(1'100));
+  EXPECT_GT(b.earliest, Millis(1'650));
+  EXPECT_LT(b.earliest, Millis(1'850));
+  EXPECT_NE(b.explanation.find("the gaps seen: mean 0.68"), std::string::npos) << b.explanation;
+}
+
 TEST(PredictHeartbeat, PhiPredictsTheSilenceOfSettledGaps) {
   const HeartbeatPolicy policy = *parse_heartbeat("1s,phi=8,pause=1s");
   const Detection d = predict_heartbeat(PeerFailure::process_hung, policy, Millis(62));

@@ -14,6 +14,7 @@
 
 #include "net/endpoint.h"
 #include "net/net_namespace.h"
+#include "tcpka/duration.h"
 #include "tcpka/result.h"
 
 namespace tcpka::tools::lab {
@@ -24,7 +25,8 @@ inline constexpr const char* kPeerProcessName = "tcpka-lab-peer";
 class PeerProcess {
  public:
   static Result<PeerProcess> start(const net::NetNamespace& ns, const net::SocketAddress& server,
-                                   std::string_view first_bytes, bool answer_pings = false);
+                                   std::string_view first_bytes, bool answer_pings = false,
+                                   Millis pong_delay = Millis(0));
   PeerProcess(PeerProcess&& other) noexcept;
   PeerProcess& operator=(PeerProcess&&) = delete;
   ~PeerProcess();  // kills and reaps it

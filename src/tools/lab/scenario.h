@@ -73,6 +73,9 @@ struct ScenarioSpec {
   // stop_process: the peer resumes (SIGCONT) this long after it was stopped, as after a
   // pause for garbage collection; zero: it stays stopped.
   Millis pause{0};
+  // Heartbeats: every other pong of the peer's waits this long, as on a path whose delay
+  // varies; phi accrual learns the wider spread.
+  Millis pong_delay{0};
 
   std::string title() const { return variant.empty() ? name : name + " (" + variant + ")"; }
 };

@@ -150,7 +150,7 @@ Result<void> Run::connect_to_target() {
   connect_start_ = Moment::now();
   if (spec_.fault == Fault::kill_process || spec_.fault == Fault::stop_process) {
     auto process = PeerProcess::start(topology_->client(), server_address, spec_.target_send,
-                                      spec_.heartbeat.has_value());
+                                      spec_.heartbeat.has_value(), spec_.pong_delay);
     if (!process) return process.error();
     peer_process_.emplace(std::move(*process));
   } else {

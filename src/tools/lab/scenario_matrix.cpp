@@ -44,6 +44,11 @@ constexpr const char* kLabHeartbeat = "250ms,timeout=1s";
 // delay in resuming the peer on a loaded machine: it stays well short of that.
 constexpr const char* kLabPhiHeartbeat = "250ms,phi=8,pause=500ms";
 constexpr Millis kLabPause{300};
+// Phi adapting: the same detector on a steady path and on one where every other pong is
+// late by 400 ms. Gaps of 0.5 s settle phi 8 at about 1 s of silence; gaps alternating
+// 0.5 s and 0.9 s at about 1.7 s.
+constexpr const char* kLabPhiAdapting = "500ms,phi=8";
+constexpr Millis kLabPongDelay{400};
 
 // tcpka serve with heartbeats in the server host, run as a black box: the lab predicts
 // it from the heartbeat it was given, and reads the cause from its close line. The
@@ -155,7 +160,21 @@ std::vector<ScenarioSpec> default_matrix(const Policy& policy, const CrowdSizes&
       "the client's process is stopped (SIGSTOP) under tcpka serve --heartbeat {}: its pings "
       "go unanswered and the heartbeat ends the connection",
       kLabHeartbeat);
+  ScenarioSpec& phi = m.variant("heartbeat, phi");
+  phi.heartbeat = parse_heartbeat(kLabPhiAdapting).value();
+  phi.target = heartbeat_server(*phi.heartbeat);
+  phi.story = fmt::format(
+      "the client's process is stopped under tcpka serve --heartbeat {}: phi accrual, "
+      "taught by steady pongs, ends the connection",
+      kLabPhiAdapting);
+  ScenarioSpec& uneven = m.variant("heartbeat, phi, uneven path");
+  uneven.pong_delay = kLabPongDelay;
+  uneven.story = fmt::format(
+      "as the row above, but every other pong is {} late: phi learns the wider spread and "
+      "waits longer before it ends the connection",
+      format_duration(kLabPongDelay));
   ScenarioSpec& pause = m.variant("pause, phi");
+  pause.pong_delay = Millis(0);
   pause.heartbeat = parse_heartbeat(kLabPhiHeartbeat).value();
   pause.target = heartbeat_server(*pause.heartbeat);
   pause.pause = kLabPause;

@@ -39,6 +39,10 @@ inline constexpr int kSmallReceiveBuffer = 4096;
 inline constexpr Millis kEchoWait{2'000};
 // Black-box mode: the connection is quiet once nothing crossed the server's link this long.
 inline constexpr Millis kSettled{300};
+// Phi's rows: the pongs the lab waits for before it breaks the peer, so that the
+// detector has learned the path, and how long it waits for them at most.
+inline constexpr std::size_t kPhiSamples = 8;
+inline constexpr Millis kLearningLimit{10'000};
 // Black-box mode: how long the user's program may take to close a connection whose EOF
 // it was given.
 inline constexpr Millis kTargetReaction{1'000};
@@ -117,7 +121,8 @@ class Run {
   Result<void> connect_blackholed(ScenarioResult& result);
   Result<void> prepare_activity();
   Result<Expectation> expect();
-  Expectation expect_heartbeat(const PathFacts& path) const;
+  Expectation expect_heartbeat(const PathFacts& path);
+  std::vector<Millis> heartbeat_gaps_seen();
   Result<void> break_peer();
   Result<void> heal();
   Result<Measurement> watch(const Expectation& expected);

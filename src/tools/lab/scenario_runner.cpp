@@ -229,12 +229,43 @@ Result<Expectation> Run::expect() {
   return e;
 }
 
+// The silences serve's detector has seen end in a heartbeat: from the connection's
+// start, the gaps between the peer's pongs as the capture saw them arrive. Phi learns
+// from them, so the lab waits for enough of them first.
+std::vector<Millis> Run::heartbeat_gaps_seen() {
+  const net::CompactAddress server =
+      net::compact(Topology::address(Host::server, spec_.family, kServerPort));
+  std::vector<Millis> gaps;
+  const Clock::time_point deadline = Clock::now() + kLearningLimit;
+  while (!stopped()) {
+    drain_capture();
+    gaps.clear();
+    std::optional<std::int64_t> previous;
+    for (const net::CapturedPacket& p : packets_) {
+      if (p.kind != net::CapturedPacket::kTcp || !(p.destination == server) ||
+          p.time_us < connect_start_.wall_us) {
+        continue;
+      }
+      if (!previous) previous = p.time_us;  // the handshake: the detector's start
+      if (p.payload == 0) continue;
+      gaps.push_back(Millis((p.time_us - *previous) / 1000));
+      previous = p.time_us;
+    }
+    if (gaps.size() >= kPhiSamples || Clock::now() >= deadline) return gaps;
+    std::this_thread::sleep_for(Millis(20));
+  }
+  return gaps;
+}
+
 // The server's heartbeat, not its kernel, finds a hung peer: predicted from the policy
-// serve was given. A peer that resumes within the bound (a pause) must not be ended.
-Expectation Run::expect_heartbeat(const PathFacts& path) const {
+// serve was given (for phi, and the gaps it has seen). A peer that resumes within the
+// bound (a pause) must not be ended.
+Expectation Run::expect_heartbeat(const PathFacts& path) {
   Expectation e;
   const HeartbeatPolicy& heartbeat = *spec_.heartbeat;
-  e.detection = predict_heartbeat(spec_.failure, heartbeat, heartbeat_tick(heartbeat), path);
+  std::vector<Millis> seen;
+  if (heartbeat.phi && spec_.pause == Millis(0)) seen = heartbeat_gaps_seen();
+  e.detection = predict_heartbeat(spec_.failure, heartbeat, heartbeat_tick(heartbeat), path, seen);
   // serve's heartbeat is a program's timer, not the kernel's: on a loaded machine the
   // scheduler adds its delay, as it does to any black box's reaction.
   e.detection.latest += kTargetReaction;
