@@ -86,6 +86,15 @@ struct Builder {
     specs.push_back(copy);
     return specs.back();
   }
+  // A variant of the last scenario in which tcpka serve --heartbeat `heartbeat` is the
+  // server, and `story` is told of it.
+  ScenarioSpec& heartbeat_variant(const char* what, const char* heartbeat, std::string story) {
+    ScenarioSpec& spec = variant(what);
+    spec.heartbeat = parse_heartbeat(heartbeat).value();
+    spec.target = heartbeat_server(*spec.heartbeat);
+    spec.story = std::move(story);
+    return spec;
+  }
 };
 
 }  // namespace
@@ -153,35 +162,29 @@ std::vector<ScenarioSpec> default_matrix(const Policy& policy, const CrowdSizes&
         "the client's process is stopped (SIGSTOP): its kernel answers every probe, so "
         "keepalive never fires; only application heartbeats can tell",
         F::stop_process, P::process_hung, A::idle);
-  ScenarioSpec& heartbeat = m.variant("heartbeat");
-  heartbeat.heartbeat = parse_heartbeat(kLabHeartbeat).value();
-  heartbeat.target = heartbeat_server(*heartbeat.heartbeat);
-  heartbeat.story = fmt::format(
-      "the client's process is stopped (SIGSTOP) under tcpka serve --heartbeat {}: its pings "
-      "go unanswered and the heartbeat ends the connection",
-      kLabHeartbeat);
-  ScenarioSpec& phi = m.variant("heartbeat, phi");
-  phi.heartbeat = parse_heartbeat(kLabPhiAdapting).value();
-  phi.target = heartbeat_server(*phi.heartbeat);
-  phi.story = fmt::format(
-      "the client's process is stopped under tcpka serve --heartbeat {}: phi accrual, "
-      "taught by steady pongs, ends the connection",
-      kLabPhiAdapting);
+  m.heartbeat_variant(
+      "heartbeat", kLabHeartbeat,
+      fmt::format("the client's process is stopped (SIGSTOP) under tcpka serve --heartbeat {}: "
+                  "its pings go unanswered and the heartbeat ends the connection",
+                  kLabHeartbeat));
+  m.heartbeat_variant(
+      "heartbeat, phi", kLabPhiAdapting,
+      fmt::format("the client's process is stopped under tcpka serve --heartbeat {}: phi "
+                  "accrual, taught by steady pongs, ends the connection",
+                  kLabPhiAdapting));
   ScenarioSpec& uneven = m.variant("heartbeat, phi, uneven path");
   uneven.pong_delay = kLabPongDelay;
   uneven.story = fmt::format(
       "as the row above, but every other pong is {} late: phi learns the wider spread and "
       "waits longer before it ends the connection",
       format_duration(kLabPongDelay));
-  ScenarioSpec& pause = m.variant("pause, phi");
+  ScenarioSpec& pause = m.heartbeat_variant(
+      "pause, phi", kLabPhiHeartbeat,
+      fmt::format("the client's process pauses for {} (SIGSTOP, SIGCONT), as in a garbage "
+                  "collection, under tcpka serve --heartbeat {}: it must not be ended",
+                  format_duration(kLabPause), kLabPhiHeartbeat));
   pause.pong_delay = Millis(0);
-  pause.heartbeat = parse_heartbeat(kLabPhiHeartbeat).value();
-  pause.target = heartbeat_server(*pause.heartbeat);
   pause.pause = kLabPause;
-  pause.story = fmt::format(
-      "the client's process pauses for {} (SIGSTOP, SIGCONT), as in a garbage collection, "
-      "under tcpka serve --heartbeat {}: it must not be ended",
-      format_duration(kLabPause), kLabPhiHeartbeat);
 
   ScenarioSpec& nat = m.add("nat-timeout",
                             "a middlebox forgets flows idle for 3s; the server sends after 5s "
