@@ -134,6 +134,21 @@ TEST(Heartbeat, ServeKeepsAClientThatPingsAndAnswersEachPing) {
   EXPECT_EQ(first_close(server)["cause"], "peer_closed");
 }
 
+// A busy peer sends data and no heartbeats: under phi too, its data keeps it alive.
+TEST(Heartbeat, ServeKeepsABusyClientUnderPhi) {
+  RunningServe server = start_serve({"--heartbeat", "200ms,phi=8"});
+  RawClient client(server.port);
+  for (int i = 0; i < 15; ++i) {  // 1.5 s: twice phi's bound for 200 ms gaps
+    client.send(data_frame("busy"));
+    pollfd none{};
+    ::poll(&none, 0, 100);  // the client's own schedule, not a wait for the server
+  }
+  EXPECT_FALSE(server.process.wait_for_line("\"close\"", 10ms).has_value());
+  client.shutdown_writes();
+  EXPECT_TRUE(client.read_until_closed().closed);
+  EXPECT_EQ(first_close(server)["cause"], "peer_closed");
+}
+
 // gRPC's too_many_pings: pings closer than --min-ping-interval, three times in a row.
 TEST(Heartbeat, ServeEndsAClientThatPingsTooOften) {
   RunningServe server = start_serve({"--heartbeat", kHeartbeat, "--min-ping-interval", "1s"});

@@ -238,9 +238,8 @@ void ClientLoop::on_connected(std::size_t index, Slot& slot) {
   if (plan_.heartbeat) {
     slot.frames = {};
     slot.heartbeats_out.clear();
-    slot.last_ping = Millis(-1);
     slot.detector.emplace(*plan_.heartbeat, since_start(now));
-    arm_heartbeat(index, slot);
+    arm_heartbeat(index, slot, since_start(now));
   }
   if (plan_.message.empty()) return;
   if (plan_.send_every == Millis(0)) {
@@ -379,27 +378,23 @@ void ClientLoop::check_heartbeat(std::size_t index, Clock::time_point now) {
       return;
     }
   }
-  // A ping after an interval of silence, and another after each further interval.
-  const Millis interval = plan_.heartbeat->interval;
-  const Millis last_heard = slot.detector->last_heard();
-  // (Half an interval: the loop may look a little late at one ping and on time at the next.)
-  const bool pinged_lately = slot.last_ping > last_heard && t - slot.last_ping < interval / 2;
-  if (t - last_heard >= interval && !pinged_lately) {
-    slot.last_ping = t;
+  // A ping after an interval of silence, and another after each further interval: the
+  // wheel comes at those times (arm_heartbeat), or earlier only if the peer spoke since.
+  if (t - slot.detector->last_heard() >= plan_.heartbeat->interval) {
     slot.heartbeats_out += net::control_frame(net::FrameType::ping);
     ++totals_.pings_sent;
     flush_message(index, slot);
     if (slot.state != Slot::State::open) return;
   }
-  arm_heartbeat(index, slot);
+  arm_heartbeat(index, slot, t);
 }
 
 // The next moment a connection's heartbeat needs a look: its next ping (an interval,
 // two intervals... after the last bytes heard) or its death, whichever comes first.
-void ClientLoop::arm_heartbeat(std::size_t index, const Slot& slot) {
+void ClientLoop::arm_heartbeat(std::size_t index, const Slot& slot, Millis now) {
   const Millis interval = plan_.heartbeat->interval;
   const Millis last = slot.detector->last_heard();
-  const Millis silence = std::max(Millis(0), since_start(Clock::now()) - last);
+  const Millis silence = std::max(Millis(0), now - last);
   const Millis next_ping = last + interval * (silence / interval + 1);
   const Millis due = std::min(next_ping, slot.detector->dead_at());
   // Round up: a deadline is never looked at before it has come.

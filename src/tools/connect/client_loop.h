@@ -89,7 +89,6 @@ class ClientLoop {
     // Framed mode only.
     net::FrameReader frames;
     std::string heartbeats_out;  // pings and pongs not yet sent; they follow the message
-    Millis last_ping{-1};        // since the run started
     std::optional<HeartbeatDetector> detector;
   };
 
@@ -115,7 +114,7 @@ class ClientLoop {
   // Framed mode.
   void on_received(std::size_t index, Slot& slot, std::string_view bytes, Clock::time_point now);
   void check_heartbeat(std::size_t index, Clock::time_point now);
-  void arm_heartbeat(std::size_t index, const Slot& slot);
+  void arm_heartbeat(std::size_t index, const Slot& slot, Millis now);  // now: since_start
   Millis since_start(Clock::time_point now) const;
   void schedule(std::size_t index, Clock::time_point due);
   Millis next_timeout(Clock::time_point now) const;

@@ -504,7 +504,8 @@ void EchoWorker::arm_deadline(int fd, const Connection& c) {
   }
   if (settings_.heartbeat) {
     const auto interval = static_cast<Timestamp>(settings_.heartbeat->interval.count());
-    const Timestamp silence = now() - std::min(now(), c.last_received);
+    const Timestamp current = now();
+    const Timestamp silence = current - std::min(current, c.last_received);
     due = std::min({due, c.last_received + interval * (silence / interval + 1), dead_at(fd, c)});
   }
   wheel_->arm(static_cast<DeadlineWheel::Key>(fd), (due + tick_ms_ - 1) / tick_ms_);
@@ -557,9 +558,10 @@ bool EchoWorker::on_frames(int fd, Connection& c, std::string_view bytes) {
     close_connection(fd, c, CloseCause::protocol_error, {});
     return false;
   }
-  if (heartbeat && !phi_.empty()) {
+  // Any bytes move phi's deadline (a busy peer sends no heartbeats); only heartbeats teach it.
+  if (!phi_.empty()) {
     const auto detector = phi_.find(fd);
-    if (detector != phi_.end()) detector->second.heard(Millis(c.last_received), true);
+    if (detector != phi_.end()) detector->second.heard(Millis(c.last_received), heartbeat);
   }
   if (c.ping_owed && c.frames.at_boundary()) return send_ping(fd, c);
   return true;
