@@ -34,9 +34,13 @@ function(tcpka_bpf_skeleton name)
   set(object ${TCPKA_BPF_DIR}/${name}.bpf.o)
   set(linked ${TCPKA_BPF_DIR}/${name}.o)
   set(skeleton ${TCPKA_BPF_DIR}/${name}.skel.h)
+  set(werror "")
+  if(TCPKA_WARNINGS_AS_ERRORS)
+    set(werror -Werror)
+  endif()
   add_custom_command(OUTPUT ${skeleton}
     COMMAND ${TCPKA_CLANG} -g -O2 -target bpf -D__TARGET_ARCH_${TCPKA_BPF_ARCH}
-      -Wall -Werror -I${TCPKA_BPF_DIR} -I${PROJECT_SOURCE_DIR}/src/bpf -c ${source} -o ${object}
+      -Wall ${werror} -I${TCPKA_BPF_DIR} -I${PROJECT_SOURCE_DIR}/src/bpf -c ${source} -o ${object}
     COMMAND ${TCPKA_BPFTOOL} gen object ${linked} ${object}
     COMMAND ${TCPKA_BPFTOOL} gen skeleton ${linked} name ${name} > ${skeleton}.part
     COMMAND ${CMAKE_COMMAND} -E rename ${skeleton}.part ${skeleton}

@@ -71,6 +71,7 @@ trap 'exit 130' INT TERM
 build() {
   if ! grep -qs '^TCPKA_FUZZ:BOOL=ON' "$BUILD/CMakeCache.txt"; then
     cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTCPKA_FUZZ=ON \
+      -DTCPKA_WARNINGS_AS_ERRORS=ON \
       -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ || return
   fi
   cmake --build "$BUILD" -j "$(nproc)"

@@ -7,13 +7,14 @@
 #include "cli/exit_codes.h"
 #include "cli/subcommand.h"
 #include "subcommands.h"
+#include "tcpka/version.h"
 
 int main(int argc, char** argv) {
   using namespace tcpka::tools;
   CLI::App app{"tcpka finds dead TCP peers, proves that it found them, and says how long it took"};
   app.name("tcpka");
   app.require_subcommand(1);
-  app.set_version_flag("--version", "tcpka 0.1.0");
+  app.set_version_flag("--version", "tcpka " TCPKA_VERSION);
 
   const std::vector<Subcommand> subcommands = add_subcommands(app);
 

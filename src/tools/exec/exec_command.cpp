@@ -54,17 +54,26 @@ struct Options {
   std::vector<std::string> command;
 };
 
-// The shim sits next to the tcpka binary, in the build and where both are installed.
+#ifndef TCPKA_PRELOAD_FROM_BINDIR
+#error "TCPKA_PRELOAD_FROM_BINDIR must name the shim's install directory relative to tcpka's"
+#endif
+
+// The shim sits next to the tcpka binary in a build, and in tcpka's own library directory
+// where both are installed (../lib/<triplet>/tcpka from bin/): found relative to the
+// binary, so that an installed tree works wherever it was put or unpacked.
 Result<std::string> find_library() {
   std::error_code error;
   const auto self = std::filesystem::read_symlink("/proc/self/exe", error);
   if (error) return errno_error(error.value(), "cannot find tcpka's own path: " + error.message());
-  const auto library = self.parent_path() / kLibraryName;
-  if (!std::filesystem::exists(library, error)) {
-    return errno_error(ENOENT, std::string(kLibraryName) + " is not next to " + self.string() +
-                                   " (build the tcpka_preload target)");
+  const std::filesystem::path candidates[] = {
+      self.parent_path() / kLibraryName,
+      (self.parent_path() / TCPKA_PRELOAD_FROM_BINDIR / kLibraryName).lexically_normal(),
+  };
+  for (const auto& candidate : candidates) {
+    if (std::filesystem::exists(candidate, error)) return candidate.string();
   }
-  return library.string();
+  return errno_error(ENOENT, fmt::format("cannot find {}: looked for {} and {}", kLibraryName,
+                                         candidates[0].string(), candidates[1].string()));
 }
 
 // LD_PRELOAD with the shim first; the libraries already there stay.

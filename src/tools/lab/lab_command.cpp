@@ -355,6 +355,7 @@ Subcommand add_lab_command(CLI::App& tcpka) {
   app->add_option("-p,--policy", options->policy,
                   "The keepalive policy under test (the matrix adds and removes the user "
                   "timeout where that is the point)")
+      ->type_name("P")
       ->capture_default_str();
   app->add_option("--cap", options->cap,
                   "How long to wait for a detection before reporting 'not within'")

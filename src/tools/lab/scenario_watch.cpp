@@ -182,18 +182,21 @@ Result<Measurement> Run::watch(const Expectation& expected) {
   } else if (expected.kind == Expectation::survives) {
     survival_check = reference_.steady + expected.detection.latest + kSurvivalMargin;
   }
-  std::optional<Clock::time_point> heal_at;
   // The outage is timed on keepalive's clock, which runs from the last segment (expect()
   // compares it with the last probe), not from when the router's rule took effect.
+  // Without a partition, or once healed, it is never (not an optional: GCC 12 at -Os
+  // warns that one may be read uninitialized, bug 80635).
+  constexpr Clock::time_point kNever = Clock::time_point::max();
+  Clock::time_point heal_at = kNever;
   if (spec_.fault == Fault::partition) heal_at = last_segment_.steady + outage_;
   const Clock::time_point deadline = reference_.steady + limits_.cap;
 
   while (!stopped()) {
     drain_capture();
     const Clock::time_point now = Clock::now();
-    if (heal_at && now >= *heal_at) {
+    if (now >= heal_at) {
       if (auto healed = heal(); !healed) return healed.error();
-      heal_at.reset();
+      heal_at = kNever;
     }
     if (survival_check && now >= *survival_check) return check_survival();
     if (now >= deadline) {

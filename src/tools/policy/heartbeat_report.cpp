@@ -67,15 +67,21 @@ nlohmann::json detection_json(const Detection& d) {
           {"explanation", d.explanation}};
 }
 
+// What the kernel does about `failure` on an idle connection.
+Detection idle_detection(const PolicyReport& kernel, PeerFailure failure) {
+  for (const Prediction& p : kernel.predictions) {
+    if (p.failure == failure && p.activity == Activity::idle) return p.detection;
+  }
+  return {};
+}
+
 }  // namespace
 
 HeartbeatReport make_heartbeat_report(const HeartbeatPolicy& policy, const PolicyReport& kernel) {
   HeartbeatReport report{policy, heartbeat_tick(policy), {}};
   for (PeerFailure failure : kFailures) {
-    HeartbeatRow row{failure, {}, predict_heartbeat(failure, policy, report.tick, kernel.path), {}};
-    for (const Prediction& p : kernel.predictions) {
-      if (p.failure == failure && p.activity == Activity::idle) row.kernel = p.detection;
-    }
+    HeartbeatRow row{failure, idle_detection(kernel, failure),
+                     predict_heartbeat(failure, policy, report.tick, kernel.path)};
     row.first = first_of(row.kernel, row.heartbeat, policy);
     report.rows.push_back(std::move(row));
   }
