@@ -1,9 +1,11 @@
 #!/bin/sh
-# man_page.sh TCPKA SUBCOMMAND NAME OUT: one man page, gzipped, made by help2man from the
-# command's own --help. SUBCOMMAND "" makes tcpka(1); any other makes tcpka-SUBCOMMAND(1).
+# man_page.sh TCPKA SUBCOMMAND NAME OUT SEE_ALSO...: one man page, gzipped, made by help2man
+# from the command's own --help. SUBCOMMAND "" makes tcpka(1); any other makes
+# tcpka-SUBCOMMAND(1). SEE_ALSO: the other pages' names (tcpka, tcpka-lab, ...).
 # help2man dates the page from SOURCE_DATE_EPOCH when it is set (reproducible builds).
 set -eu
 tcpka=$1 subcommand=$2 name=$3 out=$4
+shift 4
 title=tcpka${subcommand:+-$subcommand}
 see_also=$(mktemp)
 page=$(mktemp)
@@ -17,8 +19,7 @@ trap 'rm -f "$see_also" "$page"' EXIT
   printf '.TP\n3\nThe host lacks something the command needs (a capability, BPF, a program): one line says what.\n'
   printf '[SEE ALSO]\n'
   refs=""
-  for other in tcpka policy serve connect lab exec inspect watch enforce; do
-    [ "$other" = tcpka ] && ref=tcpka || ref=tcpka-$other
+  for ref in "$@"; do
     [ "$ref" = "$title" ] && continue
     refs="$refs${refs:+,
 }.BR $ref (1)"

@@ -27,27 +27,39 @@ set(TCPKA_MAN_PAGES_LIST
   "enforce|keepalive and a user timeout on every TCP connection of a cgroup (eBPF)"
 )
 
+# tcpka_man_page_entry(ENTRY SUBCOMMAND_VAR TITLE_VAR NAME_VAR): one entry, taken apart.
+function(tcpka_man_page_entry entry subcommand_var title_var name_var)
+  string(REGEX REPLACE "[|].*" "" subcommand "${entry}")
+  string(REGEX REPLACE "^[^|]*[|]" "" name "${entry}")
+  set(title tcpka)
+  if(NOT subcommand STREQUAL "")
+    set(title tcpka-${subcommand})
+  endif()
+  set(${subcommand_var} "${subcommand}" PARENT_SCOPE)
+  set(${title_var} ${title} PARENT_SCOPE)
+  set(${name_var} "${name}" PARENT_SCOPE)
+endfunction()
+
 set(TCPKA_MAN_DIR ${PROJECT_BINARY_DIR}/man)
 set(TCPKA_MAN_FILES "")
 if(TCPKA_MAN_PAGES)
+  # Each page's SEE ALSO names all the others.
+  set(titles "")
   foreach(entry IN LISTS TCPKA_MAN_PAGES_LIST)
-    string(FIND "${entry}" "|" bar)
-    string(SUBSTRING "${entry}" 0 ${bar} subcommand)
-    math(EXPR name_start "${bar} + 1")
-    string(SUBSTRING "${entry}" ${name_start} -1 name)
-    if(subcommand STREQUAL "")
-      set(page tcpka.1.gz)
-    else()
-      set(page tcpka-${subcommand}.1.gz)
-    endif()
-    add_custom_command(OUTPUT ${TCPKA_MAN_DIR}/${page}
+    tcpka_man_page_entry("${entry}" subcommand title name)
+    list(APPEND titles ${title})
+  endforeach()
+  foreach(entry IN LISTS TCPKA_MAN_PAGES_LIST)
+    tcpka_man_page_entry("${entry}" subcommand title name)
+    set(page ${TCPKA_MAN_DIR}/${title}.1.gz)
+    add_custom_command(OUTPUT ${page}
       COMMAND ${CMAKE_COMMAND} -E make_directory ${TCPKA_MAN_DIR}
       COMMAND ${PROJECT_SOURCE_DIR}/cmake/man_page.sh $<TARGET_FILE:tcpka_cli> "${subcommand}"
-        "${name}" ${TCPKA_MAN_DIR}/${page}
+        "${name}" ${page} ${titles}
       DEPENDS tcpka_cli ${PROJECT_SOURCE_DIR}/cmake/man_page.sh
-      COMMENT "Making the man page ${page}"
+      COMMENT "Making the man page ${title}(1)"
       VERBATIM)
-    list(APPEND TCPKA_MAN_FILES ${TCPKA_MAN_DIR}/${page})
+    list(APPEND TCPKA_MAN_FILES ${page})
   endforeach()
   add_custom_target(tcpka_man_pages ALL DEPENDS ${TCPKA_MAN_FILES})
 endif()

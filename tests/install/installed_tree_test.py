@@ -12,6 +12,7 @@ with --prefix, a tree already there (CI unpacks the Debian packages into one). T
     looked for the shim;
   - the systemd unit of `tcpka watch` passes `systemd-analyze verify`, pointed at the
     tree's binary and man pages (its ExecStart names the prefix it was built for);
+  - each installed header compiles on its own (C++20, -Wall -Wextra -Werror);
   - the example consumer examples/close_logger builds against the tree through CMake
     (find_package(tcpka CONFIG): tcpka::tcpka and tcpka::tcpka_static) and through
     pkg-config (tcpka.pc), and each build runs: it applies a policy, reads it back, and
@@ -109,6 +110,19 @@ def check_unit(binary, prefix, scratch):
     print("ok: the systemd unit verifies")
 
 
+def check_headers(prefix, scratch):
+    headers = sorted(glob.glob(os.path.join(prefix, "include", "tcpka", "*.h")))
+    check(len(headers) >= 15, f"the installed headers: {headers}")
+    for header in headers:
+        name = "tcpka/" + os.path.basename(header)
+        source = os.path.join(scratch, "header.cpp")
+        with open(source, "w") as out:
+            out.write(f'#include "{name}"\n')
+        run(["g++", "-std=c++20", "-Wall", "-Wextra", "-Werror", "-fsyntax-only",
+             "-I" + os.path.join(prefix, "include"), source])
+    print(f"ok: each of the {len(headers)} headers compiles on its own")
+
+
 def build_consumers(source, prefix, libdir, scratch):
     """The example, built through CMake and through pkg-config: their paths."""
     example = os.path.join(source, "examples", "close_logger")
@@ -183,6 +197,7 @@ def main():
         check_exec(binary, args.source)
         check_exec_alone(binary, scratch)
         check_unit(binary, prefix, scratch)
+        check_headers(prefix, scratch)
         for program in build_consumers(args.source, prefix, libdir, scratch):
             check_consumer(program, libdir)
     except (AssertionError, subprocess.CalledProcessError, subprocess.TimeoutExpired) as error:
