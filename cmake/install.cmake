@@ -24,8 +24,12 @@ set(TCPKA_EXPORTS_MAP ${PROJECT_SOURCE_DIR}/src/lib/exports.map)
 set_target_properties(tcpka_shared PROPERTIES
   VERSION ${PROJECT_VERSION} SOVERSION ${TCPKA_SOVERSION} EXPORT_NAME tcpka
   LINK_DEPENDS ${TCPKA_EXPORTS_MAP})
-target_link_options(tcpka_shared PRIVATE -Wl,--no-undefined
-  -Wl,--version-script=${TCPKA_EXPORTS_MAP})
+target_link_options(tcpka_shared PRIVATE -Wl,--version-script=${TCPKA_EXPORTS_MAP})
+# Every symbol resolved at link time, except in the sanitizer builds: clang leaves the
+# sanitizers' runtime to the executable that loads the library.
+if(NOT TCPKA_SANITIZE AND NOT TCPKA_TSAN)
+  target_link_options(tcpka_shared PRIVATE -Wl,--no-undefined)
+endif()
 set_target_properties(tcpka PROPERTIES EXPORT_NAME tcpka_static)
 
 set(TCPKA_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/tcpka)
