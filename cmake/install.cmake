@@ -8,14 +8,19 @@
 #   development  include/tcpka/, lib/libtcpka.a, lib/libtcpka.so, lib/cmake/tcpka/
 #                (find_package(tcpka CONFIG): tcpka::tcpka, tcpka::tcpka_static),
 #                lib/pkgconfig/tcpka.pc
-# Every path is relative to the prefix, so an installed tree can be moved or unpacked
-# anywhere: tcpka finds its shim from its own path, CMake's files and tcpka.pc find the
-# tree from theirs.
+# An installed tree can be moved or unpacked anywhere: tcpka finds its shim from its own
+# path, CMake's files and tcpka.pc find the tree from theirs. Only the systemd unit names
+# the prefix it was installed to.
 include(CMakePackageConfigHelpers)
 
-# The ABI's number, not the release's: it changes when a release breaks binary
-# compatibility (libtcpka.so.0, Debian package libtcpka0), whatever the version says.
-set(TCPKA_SOVERSION 0)
+# The ABI's number: while the major version is 0, a minor release may break the ABI (as
+# find_package's SameMinorVersion says of the API), so it is MAJOR.MINOR: libtcpka.so.0.1,
+# Debian package libtcpka0.1. From 1.0 on, the major version alone.
+if(PROJECT_VERSION_MAJOR EQUAL 0)
+  set(TCPKA_SOVERSION ${PROJECT_VERSION_MAJOR}.${PROJECT_VERSION_MINOR})
+else()
+  set(TCPKA_SOVERSION ${PROJECT_VERSION_MAJOR})
+endif()
 
 # The shared library exports tcpka's own symbols and nothing else (the version script):
 # not the instantiations of the standard library it happens to contain.
@@ -58,11 +63,13 @@ install(FILES ${PROJECT_BINARY_DIR}/tcpkaConfig.cmake
   ${PROJECT_BINARY_DIR}/tcpkaConfigVersion.cmake
   DESTINATION ${TCPKA_CMAKE_DIR} COMPONENT development)
 
-# tcpka.pc finds the prefix from its own directory (pkg-config's ${pcfiledir}).
+# tcpka.pc finds the library and the headers from its own directory (${pcfiledir}).
 set(TCPKA_PKGCONFIG_DIR ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
-file(RELATIVE_PATH TCPKA_PREFIX_FROM_PKGCONFIG ${CMAKE_INSTALL_PREFIX}/${TCPKA_PKGCONFIG_DIR}
-  ${CMAKE_INSTALL_PREFIX})
-string(REGEX REPLACE "/$" "" TCPKA_PREFIX_FROM_PKGCONFIG "${TCPKA_PREFIX_FROM_PKGCONFIG}")
+file(RELATIVE_PATH TCPKA_LIBDIR_FROM_PKGCONFIG ${CMAKE_INSTALL_FULL_LIBDIR}/pkgconfig
+  ${CMAKE_INSTALL_FULL_LIBDIR})
+file(RELATIVE_PATH TCPKA_INCLUDEDIR_FROM_PKGCONFIG ${CMAKE_INSTALL_FULL_LIBDIR}/pkgconfig
+  ${CMAKE_INSTALL_FULL_INCLUDEDIR})
+string(REGEX REPLACE "/$" "" TCPKA_LIBDIR_FROM_PKGCONFIG "${TCPKA_LIBDIR_FROM_PKGCONFIG}")
 configure_file(cmake/tcpka.pc.in ${PROJECT_BINARY_DIR}/tcpka.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/tcpka.pc DESTINATION ${TCPKA_PKGCONFIG_DIR}
   COMPONENT development)
@@ -71,23 +78,31 @@ if(TCPKA_MAN_PAGES)
   install(FILES ${TCPKA_MAN_FILES} DESTINATION ${CMAKE_INSTALL_MANDIR}/man1 COMPONENT tools)
 endif()
 
-# The systemd unit of `tcpka watch`, pointing at the installed binary. Installed, not
-# enabled: `systemctl enable --now tcpka-watch` (deploy/README.md).
+# The systemd unit of `tcpka watch`, its ExecStart naming the binary where this install
+# puts it: written when installing (`cmake --install --prefix`, CPack's /usr), not when
+# configuring. Installed, not enabled: `systemctl enable --now tcpka-watch`.
 set(TCPKA_SYSTEMD_UNIT_DIR lib/systemd/system CACHE STRING
   "Where the systemd unit of tcpka watch is installed (relative to the prefix, or absolute)")
-file(READ deploy/tcpka-watch.service TCPKA_WATCH_UNIT)
-string(REPLACE "/usr/bin/tcpka" "${CMAKE_INSTALL_FULL_BINDIR}/tcpka" TCPKA_WATCH_UNIT
-  "${TCPKA_WATCH_UNIT}")
-file(GENERATE OUTPUT ${PROJECT_BINARY_DIR}/tcpka-watch.service CONTENT "${TCPKA_WATCH_UNIT}")
-set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS deploy/tcpka-watch.service)
-install(FILES ${PROJECT_BINARY_DIR}/tcpka-watch.service DESTINATION ${TCPKA_SYSTEMD_UNIT_DIR}
-  COMPONENT tools)
+set(TCPKA_WATCH_UNIT ${PROJECT_BINARY_DIR}/tcpka-watch.service)
+install(CODE "
+  set(bindir [[${CMAKE_INSTALL_BINDIR}]])
+  if(NOT IS_ABSOLUTE \${bindir})
+    set(bindir \${CMAKE_INSTALL_PREFIX}/\${bindir})
+  endif()
+  get_filename_component(bindir \${bindir} ABSOLUTE)
+  file(READ [[${PROJECT_SOURCE_DIR}/deploy/tcpka-watch.service]] unit)
+  string(REPLACE /usr/bin/tcpka \${bindir}/tcpka unit \"\${unit}\")
+  file(WRITE [[${TCPKA_WATCH_UNIT}]] \"\${unit}\")
+" COMPONENT tools)
+install(FILES ${TCPKA_WATCH_UNIT} DESTINATION ${TCPKA_SYSTEMD_UNIT_DIR} COMPONENT tools)
 
 # Documentation, and each package's copyright and changelog (Debian wants them in every
 # package's own share/doc/PACKAGE/; the libraries' are installed only with their package).
 set(TCPKA_CHANGELOG_GZ ${PROJECT_BINARY_DIR}/changelog.gz)
 add_custom_command(OUTPUT ${TCPKA_CHANGELOG_GZ}
-  COMMAND sh -c "gzip -9n <'${PROJECT_SOURCE_DIR}/packaging/changelog' >'${TCPKA_CHANGELOG_GZ}'"
+  COMMAND ${CMAKE_COMMAND} -E copy ${PROJECT_SOURCE_DIR}/packaging/changelog
+    ${PROJECT_BINARY_DIR}/changelog
+  COMMAND gzip -9nf ${PROJECT_BINARY_DIR}/changelog
   DEPENDS packaging/changelog VERBATIM)
 add_custom_target(tcpka_changelog ALL DEPENDS ${TCPKA_CHANGELOG_GZ})
 install(FILES README.md packaging/copyright ${TCPKA_CHANGELOG_GZ}

@@ -47,7 +47,7 @@ set(CPACK_DEBIAN_RUNTIME_PACKAGE_SECTION libs)
 # from the maintainer scripts it writes, which lintian points out with a warning.
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS ON)
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS_POLICY ">=")
-set(CPACK_DEBIAN_RUNTIME_PACKAGE_CONTROL_EXTRA ${PROJECT_SOURCE_DIR}/packaging/libtcpka0/triggers)
+set(CPACK_DEBIAN_RUNTIME_PACKAGE_CONTROL_EXTRA ${PROJECT_SOURCE_DIR}/packaging/libtcpka/triggers)
 set(CPACK_DEBIAN_RUNTIME_DESCRIPTION "keepalive and dead-peer detection for TCP sockets (library)
 libtcpka sets and reads back keepalive and the user timeout on any TCP
 socket, knows the host's defaults, predicts how long finding a dead peer

@@ -69,7 +69,8 @@ trap 'exit 130' INT TERM
 
 # --- build (configured once; ninja makes the rebuild a no-op when nothing changed) ----
 build() {
-  if ! grep -qs '^TCPKA_FUZZ:BOOL=ON' "$BUILD/CMakeCache.txt"; then
+  if ! grep -qs '^TCPKA_FUZZ:BOOL=ON' "$BUILD/CMakeCache.txt" ||
+    ! grep -qs '^TCPKA_WARNINGS_AS_ERRORS:BOOL=ON' "$BUILD/CMakeCache.txt"; then
     cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTCPKA_FUZZ=ON \
       -DTCPKA_WARNINGS_AS_ERRORS=ON \
       -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ || return

@@ -70,9 +70,23 @@ bool prepare(Connection& c, const tcpka::Policy& policy) {
   const auto reading = tcpka::read_back(c.fd);
   std::printf("accepted %s: %s\n", c.peer.c_str(),
               reading ? describe(*reading).c_str() : reading.error().message.c_str());
-  c.evidence.keepalive_armed = policy.keepalive.value_or(false);
+  // What classify_close weighs: which of the kernel's timers were armed on this socket.
+  c.evidence.keepalive_armed = reading && reading->keepalive.value_or(false);
   c.evidence.user_timeout_armed =
       reading && reading->user_timeout.value_or(tcpka::Millis(0)) > tcpka::Millis(0);
+  return true;
+}
+
+// Sends all of it: the socket blocks, so a peer that stops reading holds this simple
+// server until the user timeout ends the connection (ETIMEDOUT, classified as such).
+bool send_all(int fd, const char* data, size_t size) {
+  while (size > 0) {
+    const ssize_t sent = ::send(fd, data, size, MSG_NOSIGNAL);
+    if (sent < 0 && errno == EINTR) continue;
+    if (sent < 0) return false;
+    data += sent;
+    size -= static_cast<size_t>(sent);
+  }
   return true;
 }
 
@@ -80,13 +94,8 @@ bool prepare(Connection& c, const tcpka::Policy& policy) {
 bool serve(Connection& c) {
   char buffer[4096];
   const ssize_t got = ::recv(c.fd, buffer, sizeof buffer, MSG_DONTWAIT);
-  if (got > 0) {
-    if (::send(c.fd, buffer, static_cast<size_t>(got), MSG_NOSIGNAL | MSG_DONTWAIT) >= 0) {
-      return true;
-    }
-  } else if (got < 0 && (errno == EAGAIN || errno == EINTR)) {
-    return true;
-  }
+  if (got < 0 && (errno == EAGAIN || errno == EINTR)) return true;
+  if (got > 0 && send_all(c.fd, buffer, static_cast<size_t>(got))) return true;
   c.evidence.end_of_file = got == 0;
   if (got != 0) c.evidence.error = tcpka::errno_code(errno);
   if (const auto state = tcpka::read_tcp_state(c.fd)) c.evidence.last_state = *state;
@@ -161,7 +170,14 @@ int main(int argc, char** argv) {
       socklen_t peer_length = sizeof peer;
       const int fd =
           ::accept4(listener, reinterpret_cast<sockaddr*>(&peer), &peer_length, SOCK_CLOEXEC);
-      if (fd < 0) continue;
+      if (fd < 0) {
+        // The peer gave up before accept (ECONNABORTED) or a signal came: try again. Out
+        // of descriptors or memory: poll would report the listener ready at once, forever.
+        if (errno == ECONNABORTED || errno == EINTR || errno == EAGAIN) continue;
+        std::fprintf(stderr, "close_logger: accept: %s\n",
+                     tcpka::errno_name(tcpka::errno_code(errno)).c_str());
+        return 3;
+      }
       Connection c{fd, address_of(peer), Clock::now(), {}};
       if (prepare(c, *policy)) {
         connections.push_back(std::move(c));

@@ -23,6 +23,7 @@ import argparse
 import glob
 import os
 import re
+import select
 import shutil
 import socket
 import struct
@@ -67,7 +68,7 @@ def check_commands(binary, prefix):
     for page in ["tcpka"] + [f"tcpka-{s}" for s in subcommands]:
         path = os.path.join(man, page + ".1.gz")
         check(os.path.exists(path), f"no man page {path}")
-        text = run(["sh", "-c", f"zcat '{path}'"]).stdout
+        text = run(["zcat", path]).stdout
         check(f".TH {page.upper()} " in text and ".SH OPTIONS" in text, f"{path} is not a page")
     print(f"ok: tcpka --version, tcpka policy, and {len(subcommands) + 1} man pages")
 
@@ -80,7 +81,7 @@ def check_exec(binary, source):
     print("ok: tcpka exec found its shim in the installed tree")
 
 
-def check_exec_alone(binary, scratch):
+def check_exec_alone(binary, shim, scratch):
     # A tcpka copied away from its tree says where it looked for the shim.
     alone = os.path.join(scratch, "alone", "bin", "tcpka")
     os.makedirs(os.path.dirname(alone))
@@ -91,16 +92,28 @@ def check_exec_alone(binary, scratch):
                 f"{scratch}/alone/bin/libtcpka_preload.so and {scratch}/alone/lib")
     check(result.returncode == 3 and result.stderr.startswith(expected),
           f"tcpka exec without its shim exited {result.returncode}: {result.stderr!r}")
-    print("ok: tcpka exec without its shim says where it looked")
+    # Under a path that LD_PRELOAD cannot name, it refuses rather than load nothing.
+    spaced = os.path.join(scratch, "with space", "bin")
+    os.makedirs(spaced)
+    shutil.copy(binary, spaced)
+    shutil.copy(shim, spaced)
+    result = subprocess.run([os.path.join(spaced, "tcpka"), "exec", "--", "/bin/true"],
+                            capture_output=True, text=True, timeout=TIMEOUT)
+    check(result.returncode == 3 and "LD_PRELOAD cannot name a path with a space" in result.stderr,
+          f"tcpka exec under a path with a space exited {result.returncode}: {result.stderr!r}")
+    print("ok: tcpka exec without its shim says where it looked; under a space, why it refuses")
 
 
-def check_unit(binary, prefix, scratch):
+def check_unit(binary, prefix, scratch, installed_here):
     units = glob.glob(os.path.join(prefix, "lib", "systemd", "system", "tcpka-watch.service"))
     check(len(units) == 1, f"no lib/systemd/system/tcpka-watch.service under {prefix}")
     with open(units[0]) as unit:
         text = unit.read()
     execs = re.findall(r"^ExecStart=(\S+)/tcpka ", text, re.MULTILINE)
     check(len(execs) == 1, f"one ExecStart=.../tcpka in the unit, found {execs}")
+    # Installed here, the unit names this tree's binary; unpacked from a package, /usr's.
+    expected = os.path.dirname(binary) if installed_here else "/usr/bin"
+    check(execs[0] == expected, f"the unit's ExecStart names {execs[0]}/tcpka, not {expected}")
     copy = os.path.join(scratch, "tcpka-watch.service")
     with open(copy, "w") as unit:
         unit.write(text.replace(f"ExecStart={execs[0]}/tcpka ", f"ExecStart={binary} "))
@@ -139,15 +152,18 @@ def build_consumers(source, prefix, libdir, scratch):
 
 
 def wait_for_line(stream, pattern, deadline):
+    """The first line of `stream` that matches, read only while the deadline allows."""
     line = ""
-    while time.monotonic() < deadline:
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([stream], [], [], left)[0]:
+            raise AssertionError(f"no line matching {pattern!r} in time (last: {line!r})")
         line = stream.readline()
         if not line:
-            break
+            raise AssertionError(f"no line matching {pattern!r} before the end (last: {line!r})")
         match = re.search(pattern, line)
         if match:
             return match
-    raise AssertionError(f"no line matching {pattern!r} (last: {line!r})")
 
 
 def check_consumer(program, libdir):
@@ -195,8 +211,10 @@ def main():
         binary, libdir = tree_paths(prefix)
         check_commands(binary, prefix)
         check_exec(binary, args.source)
-        check_exec_alone(binary, scratch)
-        check_unit(binary, prefix, scratch)
+        shims = glob.glob(os.path.join(libdir, "tcpka", "libtcpka_preload.so"))
+        check(len(shims) == 1, f"no tcpka/libtcpka_preload.so in {libdir}")
+        check_exec_alone(binary, shims[0], scratch)
+        check_unit(binary, prefix, scratch, installed_here=bool(args.install_from))
         check_headers(prefix, scratch)
         for program in build_consumers(args.source, prefix, libdir, scratch):
             check_consumer(program, libdir)

@@ -70,7 +70,14 @@ Result<std::string> find_library() {
       (self.parent_path() / TCPKA_PRELOAD_FROM_BINDIR / kLibraryName).lexically_normal(),
   };
   for (const auto& candidate : candidates) {
-    if (std::filesystem::exists(candidate, error)) return candidate.string();
+    if (!std::filesystem::exists(candidate, error)) continue;
+    // The dynamic loader splits LD_PRELOAD at spaces and colons, and would silently load
+    // nothing: a tree installed or moved under such a path is refused, saying why.
+    if (candidate.string().find_first_of(" :") != std::string::npos) {
+      return errno_error(EINVAL, "cannot preload " + candidate.string() +
+                                     ": LD_PRELOAD cannot name a path with a space or a colon");
+    }
+    return candidate.string();
   }
   return errno_error(ENOENT, fmt::format("cannot find {}: looked for {} and {}", kLibraryName,
                                          candidates[0].string(), candidates[1].string()));
